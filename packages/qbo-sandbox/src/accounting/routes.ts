@@ -1,0 +1,3 @@
+import type { SandboxModule } from '../core/context.ts';
+
+export const accountingModule: SandboxModule = () => {};
