@@ -5,6 +5,7 @@ export const TRANSACTION_ENTITIES = ['Invoice', 'Payment', 'Bill'] as const;
 export const NAME_LIST_ENTITIES = [
   'Customer',
   'Vendor',
+  'Employee',
   'Item',
   'Account',
   'Term',
@@ -76,6 +77,11 @@ export interface CompanyOptions {
   createdAt: number;
 }
 
+export interface CompanyCounters {
+  nextIds: Record<string, number>;
+  docNumber: number;
+}
+
 /**
  * One QBO company (realm): its tables, tombstones of deleted transactions, id and
  * document-number counters. Change notification goes through `onChange`, which the sandbox
@@ -91,6 +97,8 @@ export class Company {
   readonly tombstones = new Map<EntityName, Map<string, Tombstone>>();
   private readonly nextIds = new Map<EntityName, number>();
   private docNumberCounter = 1000;
+  /** Bumped on every put/remove so readers (query sort caches) can tell the tables changed. */
+  version = 0;
   onChange: (event: ChangeEvent) => void = () => {};
 
   constructor(opts: CompanyOptions) {
@@ -136,6 +144,20 @@ export class Company {
     if (Number.isInteger(n) && n > this.docNumberCounter) this.docNumberCounter = n;
   }
 
+  /** The counters the tables do not show (next Ids, last DocNumber), for snapshots. */
+  exportCounters(): CompanyCounters {
+    return { nextIds: Object.fromEntries(this.nextIds), docNumber: this.docNumberCounter };
+  }
+
+  importCounters(counters: CompanyCounters): void {
+    this.nextIds.clear();
+    for (const [e, n] of Object.entries(counters.nextIds)) {
+      const entity = entityFromName(e);
+      if (entity && Number.isInteger(n)) this.nextIds.set(entity, n);
+    }
+    if (Number.isInteger(counters.docNumber)) this.docNumberCounter = counters.docNumber;
+  }
+
   formatTime(ms: number, withMillis = false): string {
     return formatQboTime(ms, this.offsetMinutes, withMillis);
   }
@@ -149,6 +171,7 @@ export class Company {
     extra?: Partial<ChangeEvent>,
   ): void {
     const existing = this.table(entity).get(data.Id);
+    this.version += 1;
     this.table(entity).set(data.Id, { data, createdAt: existing?.createdAt ?? at, updatedAt: at });
     this.reserveId(entity, data.Id);
     if (operation)
@@ -162,6 +185,7 @@ export class Company {
     at: number,
     operation: ChangeOperation | null = 'Delete',
   ): void {
+    this.version += 1;
     this.table(entity).delete(id);
     this.tombstones.get(entity)!.set(id, { id, deletedAt: at });
     if (operation) this.onChange({ realmId: this.realmId, entity, id, operation, at });
