@@ -1,0 +1,463 @@
+// The only reader of `process.env`. Everything is parsed once at start-up; every bad
+// variable is reported at once with how to fix it; the result is frozen. Variables and
+// modes: docs/configuration.md.
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { KEY_ID_PATTERN, type TokenKeyring } from './lib/quickbooks/token-cipher.ts';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+export type IntuitEnvironment = 'sandbox' | 'production';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface IntuitUrls {
+  authorize: string;
+  token: string;
+  revoke: string;
+  userinfo: string;
+  jwks: string;
+  discovery: string;
+  /** Accounting API base without trailing slash; requests go to `${apiBase}/v3/company/…`. */
+  apiBase: string;
+}
+
+export interface IntuitConfig {
+  clientId: string;
+  clientSecret: string;
+  redirectUri: string;
+  environment: IntuitEnvironment;
+  webhookVerifierToken: string;
+  /** Set when every Intuit URL points at a qbo-sandbox (QBO_SANDBOX_URL). */
+  sandboxUrl: string | null;
+  urls: IntuitUrls;
+}
+
+export interface AppConfig {
+  /**
+   * `embedded`: no Intuit variable is set; the entry point starts the qbo-sandbox in-process
+   * and registers itself there (so `intuit` is null). `external`: Intuit or a remote sandbox.
+   */
+  mode: 'embedded' | 'external';
+  port: number;
+  sandboxPort: number;
+  logLevel: LogLevel;
+  /** Absolute path. */
+  dataDir: string;
+  databaseUrl: string | null;
+  redisUrl: string | null;
+  adminApiToken: string;
+  tokenKeyring: TokenKeyring;
+  intuit: IntuitConfig | null;
+  qbo: { minorVersion: number; requestLogRetentionDays: number };
+  /** Where generated secrets came from, for the start-up log. */
+  secretsSource: { tokenKeyring: 'env' | 'local-secrets'; adminApiToken: 'env' | 'local-secrets' };
+}
+
+export interface ConfigProblem {
+  variable: string;
+  message: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: readonly ConfigProblem[]) {
+    super(
+      `invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
+        problems.map((p) => `  - ${p.variable}: ${p.message}`).join('\n'),
+    );
+  }
+}
+
+export const LOCAL_SECRETS_FILE = 'local-secrets.json';
+const GEN_KEY = 'generate one with: openssl rand -hex 32';
+const INTUIT_PORTAL = 'copy it from your app on developer.intuit.com (Keys & credentials)';
+/** Variables whose presence switches from the embedded default to an external QBO. */
+const INTUIT_VARS = [
+  'INTUIT_CLIENT_ID',
+  'INTUIT_CLIENT_SECRET',
+  'INTUIT_REDIRECT_URI',
+  'INTUIT_ENVIRONMENT',
+  'INTUIT_WEBHOOK_VERIFIER_TOKEN',
+  'QBO_SANDBOX_URL',
+] as const;
+
+const port = (fallback: number) =>
+  z
+    .string()
+    .regex(/^\d{1,5}$/, 'must be a port number (0-65535)')
+    .transform(Number)
+    .pipe(z.number().max(65535, 'must be a port number (0-65535)'))
+    .default(fallback);
+
+const int = (fallback: number, min: number, max: number, hint: string) =>
+  z
+    .string()
+    .regex(/^\d+$/, `must be a whole number; ${hint}`)
+    .transform(Number)
+    .pipe(z.number().min(min, hint).max(max, hint))
+    .default(fallback);
+
+const url = (protocols: string[], example: string) =>
+  z
+    .string()
+    .refine(
+      (v) => URL.canParse(v) && protocols.includes(new URL(v).protocol),
+      `must be a ${protocols.join(' or ')} URL, e.g. ${example}`,
+    );
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const plain = {
+  PORT: port(3000),
+  SANDBOX_PORT: port(4010),
+  LOG_LEVEL: z.enum(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`).default('info'),
+  DATA_DIR: z.string().default('./.data'),
+  DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgres://user:pass@host:5432/db').optional(),
+  REDIS_URL: url(['redis:', 'rediss:'], 'redis://127.0.0.1:6379').optional(),
+  QBO_MINOR_VERSION: int(
+    75,
+    75,
+    999,
+    'QBO ignores minor versions below 75 since 2025-08-01; use 75 or later',
+  ),
+  QBO_REQUEST_LOG_RETENTION_DAYS: int(30, 1, 3650, 'use 1-3650 days'),
+  INTUIT_ENVIRONMENT: z
+    .enum(['sandbox', 'production'], 'must be "sandbox" or "production"')
+    .default('sandbox'),
+  INTUIT_REDIRECT_URI: url(
+    ['https:', 'http:'],
+    'https://api.example.com/api/quickbooks/callback (registered on your Intuit app)',
+  ).optional(),
+  QBO_SANDBOX_URL: url(['http:', 'https:'], 'http://127.0.0.1:4010').optional(),
+};
+
+/** Parses `env` (default `process.env`). Throws `ConfigError` naming every bad variable. */
+export function loadConfig(env: Env = process.env): AppConfig {
+  const problems: ConfigProblem[] = [];
+  const get = (name: string): string | undefined => {
+    // Blank counts as unset: compose files and CI often export `NAME=`.
+    const v = env[name]?.trim();
+    return v ? v : undefined;
+  };
+  const parse = <T>(name: string, schema: z.ZodType<T>): T => {
+    const r = schema.safeParse(get(name));
+    if (r.success) return r.data;
+    const shown = name.endsWith('_URL') ? '' : ` (got "${get(name)}")`;
+    problems.push({ variable: name, message: `${r.error.issues[0]!.message}${shown}` });
+    return undefined as T;
+  };
+  const p = Object.fromEntries(
+    Object.entries(plain).map(([name, schema]) => [name, parse(name, schema as z.ZodType)]),
+  ) as { [K in keyof typeof plain]: z.output<(typeof plain)[K]> };
+  const mode = INTUIT_VARS.some((n) => get(n) !== undefined) ? 'external' : 'embedded';
+  const dataDir = path.resolve(p.DATA_DIR ?? './.data');
+
+  // Secrets: required outside the embedded default; placeholders refused everywhere.
+  const secret = (name: string, hint: string, minLength = 1): string | undefined => {
+    const v = get(name);
+    if (v === undefined) {
+      if (mode === 'external') problems.push({ variable: name, message: `is required; ${hint}` });
+      return undefined;
+    }
+    const bad = weakSecret(v);
+    if (bad) problems.push({ variable: name, message: `${bad}; ${hint}` });
+    else if (v.length < minLength) {
+      problems.push({ variable: name, message: `is too short (< ${minLength} chars); ${hint}` });
+    } else return v;
+    return undefined;
+  };
+
+  let intuit: IntuitConfig | null = null;
+  if (mode === 'external') {
+    const clientId = secret('INTUIT_CLIENT_ID', INTUIT_PORTAL);
+    const clientSecret = secret('INTUIT_CLIENT_SECRET', INTUIT_PORTAL);
+    const webhookVerifierToken = secret(
+      'INTUIT_WEBHOOK_VERIFIER_TOKEN',
+      'copy the Verifier Token from the Webhooks section of your app on developer.intuit.com',
+    );
+    const redirectUri = p.INTUIT_REDIRECT_URI;
+    if (get('INTUIT_REDIRECT_URI') === undefined) {
+      problems.push({
+        variable: 'INTUIT_REDIRECT_URI',
+        message:
+          "is required; set it to this service's callback, e.g. https://api.example.com/api/quickbooks/callback, and register the same URI on your Intuit app",
+      });
+    } else if (
+      redirectUri &&
+      p.INTUIT_ENVIRONMENT === 'production' &&
+      !p.QBO_SANDBOX_URL &&
+      new URL(redirectUri).protocol !== 'https:'
+    ) {
+      problems.push({
+        variable: 'INTUIT_REDIRECT_URI',
+        message:
+          'must use https with INTUIT_ENVIRONMENT=production (Intuit refuses http redirect URIs for production keys)',
+      });
+    }
+    if (clientId && clientSecret && webhookVerifierToken && redirectUri && p.INTUIT_ENVIRONMENT) {
+      const sandboxUrl = p.QBO_SANDBOX_URL ? p.QBO_SANDBOX_URL.replace(/\/+$/, '') : null;
+      intuit = {
+        clientId,
+        clientSecret,
+        redirectUri,
+        environment: p.INTUIT_ENVIRONMENT,
+        webhookVerifierToken,
+        sandboxUrl,
+        urls: intuitUrls(p.INTUIT_ENVIRONMENT, sandboxUrl),
+      };
+    }
+  }
+
+  // Encryption keyring and admin token: from env, else (embedded only) DATA_DIR's local secrets.
+  let tokenKeyring = parseKeyring(
+    get('QBO_TOKEN_ENCRYPTION_KEY'),
+    get('QBO_TOKEN_ENCRYPTION_KEYS'),
+    problems,
+  );
+  const keyringGiven =
+    get('QBO_TOKEN_ENCRYPTION_KEY') !== undefined || get('QBO_TOKEN_ENCRYPTION_KEYS') !== undefined;
+  let adminApiToken = secret(
+    'ADMIN_API_TOKEN',
+    'generate one with: openssl rand -hex 32 (it guards the admin routes)',
+    16,
+  );
+  const adminGiven = get('ADMIN_API_TOKEN') !== undefined;
+  if (!keyringGiven && mode === 'external') {
+    problems.push({ variable: 'QBO_TOKEN_ENCRYPTION_KEY', message: `is required; ${GEN_KEY}` });
+  }
+  const secretsSource = {
+    tokenKeyring: keyringGiven ? ('env' as const) : ('local-secrets' as const),
+    adminApiToken: adminGiven ? ('env' as const) : ('local-secrets' as const),
+  };
+  if (mode === 'embedded' && (!keyringGiven || !adminGiven) && p.DATA_DIR !== undefined) {
+    const local = loadOrCreateLocalSecrets(dataDir, problems);
+    if (local && !keyringGiven) tokenKeyring = keyringOf([{ hex: local.tokenEncryptionKey }]);
+    if (local && !adminGiven) adminApiToken = local.adminApiToken;
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze({
+    mode,
+    port: p.PORT,
+    sandboxPort: p.SANDBOX_PORT,
+    logLevel: p.LOG_LEVEL,
+    dataDir,
+    databaseUrl: p.DATABASE_URL ?? null,
+    redisUrl: p.REDIS_URL ?? null,
+    adminApiToken: adminApiToken!,
+    tokenKeyring: tokenKeyring!,
+    intuit,
+    qbo: {
+      minorVersion: p.QBO_MINOR_VERSION,
+      requestLogRetentionDays: p.QBO_REQUEST_LOG_RETENTION_DAYS,
+    },
+    secretsSource,
+  });
+}
+
+/**
+ * Intuit's endpoints, or the same paths on one qbo-sandbox host (it serves them all).
+ * The entry point also uses this for the embedded sandbox once it knows its URL.
+ */
+export function intuitUrls(environment: IntuitEnvironment, sandboxUrl: string | null): IntuitUrls {
+  const discoveryName =
+    environment === 'production' ? 'openid_configuration' : 'openid_sandbox_configuration';
+  if (sandboxUrl) {
+    const b = sandboxUrl.replace(/\/+$/, '');
+    return {
+      authorize: `${b}/connect/oauth2`,
+      token: `${b}/oauth2/v1/tokens/bearer`,
+      revoke: `${b}/v2/oauth2/tokens/revoke`,
+      userinfo: `${b}/v1/openid_connect/userinfo`,
+      jwks: `${b}/op/v1/jwks`,
+      discovery: `${b}/.well-known/${discoveryName}`,
+      apiBase: b,
+    };
+  }
+  const prod = environment === 'production';
+  return {
+    authorize: 'https://appcenter.intuit.com/connect/oauth2',
+    token: 'https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer',
+    revoke: 'https://developer.api.intuit.com/v2/oauth2/tokens/revoke',
+    userinfo: prod
+      ? 'https://accounts.platform.intuit.com/v1/openid_connect/userinfo'
+      : 'https://sandbox-accounts.platform.intuit.com/v1/openid_connect/userinfo',
+    jwks: 'https://oauth.platform.intuit.com/op/v1/jwks',
+    discovery: `https://developer.intuit.com/.well-known/${discoveryName}`,
+    apiBase: prod
+      ? 'https://quickbooks.api.intuit.com'
+      : 'https://sandbox-quickbooks.api.intuit.com',
+  };
+}
+
+/** The config with every secret masked, for the start-up log. */
+export function redactedConfig(config: AppConfig): Record<string, unknown> {
+  const mask = '[redacted]';
+  return {
+    ...config,
+    databaseUrl: config.databaseUrl && maskUrlPassword(config.databaseUrl),
+    redisUrl: config.redisUrl && maskUrlPassword(config.redisUrl),
+    adminApiToken: mask,
+    tokenKeyring: {
+      currentKeyId: config.tokenKeyring.currentKeyId,
+      keyIds: Object.keys(config.tokenKeyring.keys),
+    },
+    intuit: config.intuit && {
+      ...config.intuit,
+      clientSecret: mask,
+      webhookVerifierToken: mask,
+    },
+  };
+}
+
+/** Key id of an unlabelled key: stable, so moving it into a keyring keeps old values readable. */
+export function keyFingerprintId(hex: string): string {
+  return `fp-${createHash('sha256').update(Buffer.from(hex, 'hex')).digest('hex').slice(0, 8)}`;
+}
+
+// ---------------------------------------------------------------------------------------
+
+const PLACEHOLDERS = new Set([
+  'placeholder',
+  'changeme',
+  'change-me',
+  'change_me',
+  'todo',
+  'xxx',
+  'secret',
+  'null',
+  'undefined',
+  'none',
+]);
+
+function weakSecret(v: string): string | null {
+  if (PLACEHOLDERS.has(v.toLowerCase()) || /^<.*>$/.test(v) || /^\$\{.*\}$/.test(v)) {
+    return 'is a placeholder, not a real value';
+  }
+  if (/^0+$/.test(v)) return 'is all zeros';
+  return null;
+}
+
+function parseKeyring(
+  single: string | undefined,
+  list: string | undefined,
+  problems: ConfigProblem[],
+): TokenKeyring | undefined {
+  if (single !== undefined && list !== undefined) {
+    problems.push({
+      variable: 'QBO_TOKEN_ENCRYPTION_KEYS',
+      message:
+        'set either QBO_TOKEN_ENCRYPTION_KEY or QBO_TOKEN_ENCRYPTION_KEYS, not both (list the single key inside the keyring)',
+    });
+    return undefined;
+  }
+  const variable = list !== undefined ? 'QBO_TOKEN_ENCRYPTION_KEYS' : 'QBO_TOKEN_ENCRYPTION_KEY';
+  const raw = list ?? single;
+  if (raw === undefined) return undefined;
+  const entries: { id?: string; hex: string }[] = [];
+  const before = problems.length;
+  const items = list !== undefined ? raw.split(',').map((s) => s.trim()) : [raw];
+  items.forEach((item, i) => {
+    const where = list !== undefined ? `entry ${i + 1}` : 'value';
+    const m = /^(?:([^:]*):)?(.*)$/.exec(item)!;
+    const id = m[1];
+    const hex = m[2]!;
+    if (id !== undefined && !KEY_ID_PATTERN.test(id)) {
+      problems.push({ variable, message: `${where}: key id must be 1-32 of A-Z a-z 0-9 _ -` });
+      return;
+    }
+    const bad = weakSecret(hex);
+    if (bad) problems.push({ variable, message: `${where} ${bad}; ${GEN_KEY}` });
+    else if (!/^[0-9a-fA-F]{64}$/.test(hex)) {
+      problems.push({
+        variable,
+        message: `${where} must be 64 hex characters (32 bytes); ${GEN_KEY}`,
+      });
+    } else entries.push({ ...(id !== undefined ? { id } : {}), hex: hex.toLowerCase() });
+  });
+  if (problems.length > before) return undefined;
+  const ring = keyringOf(entries);
+  if (Object.keys(ring.keys).length !== entries.length) {
+    problems.push({ variable, message: 'key ids must be unique (and each key listed once)' });
+    return undefined;
+  }
+  if (new Set(entries.map((e) => e.hex)).size !== entries.length) {
+    problems.push({ variable, message: 'the same key is listed twice under different ids' });
+    return undefined;
+  }
+  return ring;
+}
+
+/** The first entry is the current key. */
+function keyringOf(entries: { id?: string; hex: string }[]): TokenKeyring {
+  const keys: Record<string, string> = {};
+  for (const e of entries) keys[e.id ?? keyFingerprintId(e.hex)] = e.hex;
+  const first = entries[0]!;
+  return { currentKeyId: first.id ?? keyFingerprintId(first.hex), keys };
+}
+
+const localSecretsSchema = z.object({
+  version: z.literal(1),
+  tokenEncryptionKey: z.string().regex(/^[0-9a-f]{64}$/),
+  adminApiToken: z.string().min(16),
+});
+type LocalSecrets = z.infer<typeof localSecretsSchema>;
+
+/**
+ * The embedded default needs a key and an admin token before anyone has configured
+ * anything; generating them on first start and keeping them in DATA_DIR means tokens
+ * stored in ./.data stay readable across restarts.
+ */
+function loadOrCreateLocalSecrets(dataDir: string, problems: ConfigProblem[]): LocalSecrets | null {
+  const file = path.join(dataDir, LOCAL_SECRETS_FILE);
+  try {
+    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    const fresh: LocalSecrets = {
+      version: 1,
+      tokenEncryptionKey: randomBytes(32).toString('hex'),
+      adminApiToken: randomBytes(32).toString('hex'),
+    };
+    try {
+      // 'wx' fails if the file exists, so two starts racing never overwrite each other's key.
+      fs.writeFileSync(
+        file,
+        `${JSON.stringify({ ...fresh, createdAt: new Date().toISOString() }, null, 2)}\n`,
+        {
+          flag: 'wx',
+          mode: 0o600,
+        },
+      );
+      return fresh;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    if ((fs.statSync(file).mode & 0o077) !== 0) fs.chmodSync(file, 0o600);
+    const parsed = localSecretsSchema.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
+    if (parsed.success) return parsed.data;
+    problems.push({
+      variable: 'DATA_DIR',
+      message: `${file} is not a valid local secrets file; restore it from a backup (tokens stored under its key are unreadable without it) or delete it to generate new secrets`,
+    });
+  } catch (err) {
+    problems.push({
+      variable: 'DATA_DIR',
+      message: `cannot read or create ${file} (${(err as Error).message}); point DATA_DIR at a writable directory`,
+    });
+  }
+  return null;
+}
+
+function maskUrlPassword(raw: string): string {
+  const u = new URL(raw);
+  if (u.password) u.password = '***';
+  return u.toString();
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

@@ -1,0 +1,126 @@
+// The small interfaces the QuickBooks domain needs from the outside world. Adapters live in
+// `infra/` and are picked by the entry points from config; domain code imports only this
+// file, so it reads the same in the embedded default and in the scaled mode.
+
+// ---------------------------------------------------------------------------------------
+// Clock
+
+/** Wall-clock time, injectable so tests can pin "now" (token expiry, CDC cursors). */
+export interface Clock {
+  /** Milliseconds since the Unix epoch. */
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+// ---------------------------------------------------------------------------------------
+// Lock
+
+export interface LockAcquireOptions {
+  /** The lock frees itself after this long even if the holder crashed without releasing. */
+  ttlMs: number;
+  /**
+   * How long to wait for a busy lock before giving up with `LockTimeoutError`.
+   * Default: `ttlMs` — by then a crashed holder's lock has expired. `0` = try once.
+   */
+  waitMs?: number;
+  /** Aborting stops the wait (rejects with the signal's reason). */
+  signal?: AbortSignal;
+}
+
+/** One holding of a lock. */
+export interface LockLease {
+  readonly key: string;
+  /**
+   * Strictly increasing per key across every holder (and every process, for the Redis
+   * adapter), and across restarts: tokens are floored at the clock in microseconds. A
+   * holder whose TTL ran out while it was paused can still believe it holds the lock;
+   * storage that records the highest token it has seen can refuse that stale holder's
+   * writes (Kleppmann, "How to do distributed locking", 2016). A safe integer (< 2^53).
+   */
+  readonly fencingToken: number;
+  /** Frees the lock if this lease still holds it; false when it had already expired. */
+  release(): Promise<boolean>;
+  /** Pushes the expiry to `ttlMs` from now if this lease still holds it. */
+  extend(ttlMs: number): Promise<boolean>;
+}
+
+/**
+ * Mutual exclusion by key. Used for single-flight token refresh per realm: two refreshes
+ * with the same refresh token race, and the loser's `invalid_grant` looks like a revoked
+ * connection.
+ */
+export interface Lock {
+  /** Waits for the lock; rejects with `LockTimeoutError` after `waitMs`. */
+  acquire(key: string, options: LockAcquireOptions): Promise<LockLease>;
+  /** Runs `fn` holding the lock and always releases it afterwards, even when `fn` throws. */
+  withLock<T>(
+    key: string,
+    ttlMs: number,
+    fn: (lease: LockLease) => Promise<T>,
+    options?: Omit<LockAcquireOptions, 'ttlMs'>,
+  ): Promise<T>;
+}
+
+export class LockTimeoutError extends Error {
+  override readonly name = 'LockTimeoutError';
+  constructor(
+    readonly key: string,
+    readonly waitedMs: number,
+  ) {
+    super(`lock "${key}" still held by another holder after waiting ${waitedMs} ms`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Rate limiter
+
+/** "At most `limit` calls in any `windowMs` interval" — a sliding window, not a fixed one. */
+export interface RateWindow {
+  limit: number;
+  windowMs: number;
+}
+
+export interface RateLimitPolicy {
+  windows: readonly RateWindow[];
+  /** Calls allowed in flight at once. */
+  maxInFlight: number;
+  /**
+   * An in-flight slot whose holder never released it (crashed process) is reclaimed after
+   * this long. QBO cuts requests off after 120 s, so a live call never holds it longer.
+   */
+  inFlightLeaseMs: number;
+}
+
+/**
+ * QBO's documented per-realm limits (docs "limits-and-throttles"): 500 requests per minute
+ * per realm, 10 per second per realm+app, and (older docs) 10 concurrent requests.
+ */
+export const QBO_RATE_LIMITS: RateLimitPolicy = Object.freeze({
+  windows: Object.freeze([
+    Object.freeze({ limit: 10, windowMs: 1_000 }),
+    Object.freeze({ limit: 500, windowMs: 60_000 }),
+  ]),
+  maxInFlight: 10,
+  inFlightLeaseMs: 180_000,
+});
+
+export interface RateLimitUsage {
+  /** Calls started within each window of the policy, in policy order. */
+  windows: readonly (RateWindow & { used: number })[];
+  inFlight: number;
+  maxInFlight: number;
+}
+
+/** Frees the in-flight slot; calling it more than once is harmless. */
+export type RateLimitRelease = () => Promise<void>;
+
+/**
+ * Per-realm QBO request budget. `acquire` waits (never rejects for being busy) until the
+ * call may go without breaking any window or the in-flight cap; one busy realm never
+ * delays another.
+ */
+export interface RateLimiter {
+  acquire(realmId: string, options?: { signal?: AbortSignal }): Promise<RateLimitRelease>;
+  usage(realmId: string): Promise<RateLimitUsage>;
+}
