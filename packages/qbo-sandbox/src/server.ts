@@ -11,6 +11,8 @@ import { webhooksModule } from './webhooks/routes.ts';
 import { seedModule } from './seed/routes.ts';
 import { controlModule } from './control/routes.ts';
 import { OAuthError } from './oauth/errors.ts';
+import { controlAuthHook } from './control/auth.ts';
+import { injectedFaultsOnSend } from './control/faults.ts';
 
 // Each module registers its own public endpoints and its own `/_sandbox/…` control routes.
 const MODULES: SandboxModule[] = [
@@ -52,6 +54,9 @@ export async function buildServer(
     reply.header('intuit_tid', req.intuitTid);
     return payload;
   });
+  // Root-level so they cover every module's routes (modules are encapsulated plugins).
+  app.addHook('onRequest', controlAuthHook(ctx));
+  app.addHook('onSend', injectedFaultsOnSend(ctx));
   app.addHook('onResponse', async (req, reply) => {
     if (req.url.startsWith('/_sandbox')) return;
     state.record({
@@ -62,6 +67,7 @@ export async function buildServer(
       status: reply.statusCode,
       intuitTid: req.intuitTid,
       durationMs: Math.round((performance.now() - req.startedAt) * 1000) / 1000,
+      ...(req.injected ? { injectedFaults: req.injected.faults } : {}),
       ...(state.options.journalBodies && req.rawBody
         ? { requestBody: req.rawBody.slice(0, 4096) }
         : {}),
@@ -152,10 +158,10 @@ export function sendFault(
   const time = company ? company.formatTime(now, true) : new Date(now).toISOString();
   const { contentType, body } = renderFault(fault, time, now);
   // Recordings: faults are `application/json` without charset or qbo-version.
-  // reply.type() would append a charset that QBO's faults do not carry.
+  // Fastify appends `; charset=utf-8` to any JSON string it sends, but not to a Buffer.
   return reply
     .status(fault.status)
     .headers(fault.headers)
     .header('content-type', contentType)
-    .send(body);
+    .send(Buffer.from(body, 'utf8'));
 }

@@ -72,6 +72,8 @@ export interface JournalEntry {
   durationMs: number;
   requestBody?: string;
   responseBody?: string;
+  /** Faults injected into this request through the control API. */
+  injectedFaults?: { id: string; kind: string }[];
 }
 
 export interface SandboxOptions {
@@ -113,10 +115,17 @@ export class SandboxState {
     return v;
   }
 
-  addCompany(opts: Omit<CompanyOptions, 'createdAt' | 'realmId'> & { realmId?: string }): Company {
+  addCompany(
+    opts: Omit<CompanyOptions, 'createdAt' | 'realmId'> & { realmId?: string; createdAt?: number },
+  ): Company {
     const realmId = opts.realmId ?? newRealmId();
     if (this.companies.has(realmId)) throw new Error(`company ${realmId} already exists`);
-    const company = new Company({ ...opts, realmId, createdAt: this.clock.now() });
+    // createdAt is given only when a snapshot restores a company.
+    const company = new Company({
+      ...opts,
+      realmId,
+      createdAt: opts.createdAt ?? this.clock.now(),
+    });
     company.onChange = (e) => {
       for (const l of this.changeListeners) l(e);
     };
