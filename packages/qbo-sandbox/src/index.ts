@@ -3,6 +3,8 @@ import { defaultConfig, type DeepPartial, type SandboxConfig } from './config.ts
 import { SandboxState, type AppRecord } from './core/state.ts';
 import type { Company } from './core/company.ts';
 import { buildServer } from './server.ts';
+import { loadSnapshot, saveSnapshot, setDefaultSnapshotFile } from './core/snapshot.ts';
+import { existsSync } from 'node:fs';
 
 export { defaultConfig } from './config.ts';
 export type { SandboxConfig, DeepPartial } from './config.ts';
@@ -15,6 +17,9 @@ export type {
 } from './core/state.ts';
 export type { Company, QboObject, EntityName, ChangeEvent } from './core/company.ts';
 export { QboFault, Faults } from './core/faults.ts';
+export { seedCompany, type SeedResult } from './seed/generate.ts';
+export { SEED_PRESETS, type SeedOptions, type SeedPreset } from './seed/options.ts';
+export { saveSnapshot, loadSnapshot, type SnapshotSummary } from './core/snapshot.ts';
 
 export interface StartSandboxOptions {
   /** Port to listen on; 0 picks a free one (default 4010). */
@@ -25,6 +30,8 @@ export interface StartSandboxOptions {
   /** Keep request/response bodies in the journal (default true). */
   journalBodies?: boolean;
   journalSize?: number;
+  /** Loaded at start when it exists, saved on close; default file of `/_sandbox/snapshot`. */
+  snapshotFile?: string;
 }
 
 /** A running sandbox: its URL, its state, and helpers for tests and `npm start`. */
@@ -47,6 +54,9 @@ export async function startSandbox(opts: StartSandboxOptions = {}): Promise<Sand
     journalSize: opts.journalSize ?? 5000,
     journalBodies: opts.journalBodies ?? true,
   });
+  setDefaultSnapshotFile(state, opts.snapshotFile);
+  if (opts.snapshotFile && existsSync(opts.snapshotFile))
+    await loadSnapshot(state, opts.snapshotFile);
   const app = await buildServer(state, config);
   const host = opts.host ?? '127.0.0.1';
   await app.listen({ port: opts.port ?? 4010, host });
@@ -67,6 +77,7 @@ export async function startSandbox(opts: StartSandboxOptions = {}): Promise<Sand
       state.addCompany({ companyName: o.companyName ?? 'Sandbox Company_US_1', ...o }),
     registerApp: (a) => state.registerApp(a),
     close: async () => {
+      if (opts.snapshotFile) await saveSnapshot(state, opts.snapshotFile);
       state.ext.forEach((v) => (v as { close?: () => void }).close?.());
       await app.close();
     },

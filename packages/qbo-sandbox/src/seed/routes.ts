@@ -1,3 +1,124 @@
-import type { SandboxModule } from '../core/context.ts';
+import type { FastifyInstance } from 'fastify';
+import type { SandboxContext, SandboxModule } from '../core/context.ts';
+import {
+  ControlError,
+  badRequest,
+  conflict,
+  jsonBody,
+  notFound,
+  onlyKeys,
+  optNumber,
+  optString,
+  sendControlError,
+  type Json,
+} from '../control/validate.ts';
+import { SeedConflictError, seedCompany, type SeedResult } from './generate.ts';
+import { SeedOptionsError, resolveSeedOptions, type SeedOptions } from './options.ts';
+import { registerSnapshotRoutes } from './snapshot-routes.ts';
 
-export const seedModule: SandboxModule = () => {};
+const SEED_KEYS = [
+  'seed',
+  'preset',
+  'entities',
+  'customers',
+  'vendors',
+  'items',
+  'invoices',
+  'payments',
+  'bills',
+  'startDate',
+  'days',
+] as const;
+
+const view = (r: SeedResult, companyName: string) => ({
+  realmId: r.realmId,
+  companyName,
+  total: r.total,
+  counts: r.counts,
+  ms: r.ms,
+  options: r.options,
+});
+
+/**
+ * `/_sandbox/seed` and `/_sandbox/companies/:realmId/seed` (deterministic company data) and
+ * `/_sandbox/snapshot[/load]`. Errors use the control API's `{error, error_description}`.
+ */
+export const seedModule: SandboxModule = (app, ctx) => {
+  app.setErrorHandler((err, _req, reply) => {
+    if (err instanceof ControlError) return sendControlError(reply, err);
+    const status = (err as { statusCode?: number }).statusCode;
+    if (status && status >= 400 && status < 500)
+      return sendControlError(reply, badRequest((err as Error).message));
+    console.error('[qbo-sandbox] seed/snapshot error', err);
+    return sendControlError(reply, new ControlError(500, 'server_error', (err as Error).message));
+  });
+  registerSeedRoutes(app, ctx);
+  registerSnapshotRoutes(app, ctx);
+};
+
+function seedOptions(body: Json): SeedOptions {
+  return Object.fromEntries(
+    SEED_KEYS.filter((k) => body[k] !== undefined).map((k) => [k, body[k]]),
+  ) as unknown as SeedOptions;
+}
+
+/** Runs a seed step, turning its errors into control-API 400/409 answers. */
+function answering<T>(step: () => T): T {
+  try {
+    return step();
+  } catch (err) {
+    if (err instanceof SeedOptionsError) throw badRequest(err.message);
+    if (err instanceof SeedConflictError) throw conflict(err.message);
+    throw err;
+  }
+}
+
+function registerSeedRoutes(app: FastifyInstance, ctx: SandboxContext): void {
+  const { state } = ctx;
+
+  app.post<{ Params: { realmId: string } }>(
+    '/_sandbox/companies/:realmId/seed',
+    async (req, reply) => {
+      const company = state.companies.get(req.params.realmId);
+      if (!company) throw notFound(`no company with realmId ${req.params.realmId}`);
+      const body = jsonBody(req);
+      onlyKeys(body, [...SEED_KEYS, 'replace']);
+      const result = answering(() =>
+        seedCompany(company, {
+          ...seedOptions(body),
+          ...(body.replace !== undefined ? { replace: body.replace as boolean } : {}),
+        }),
+      );
+      return reply.status(200).send(view(result, company.companyName));
+    },
+  );
+
+  app.post('/_sandbox/seed', async (req, reply) => {
+    const body = jsonBody(req);
+    onlyKeys(body, [...SEED_KEYS, 'companyName', 'realmId', 'offsetMinutes', 'country']);
+    const companyName =
+      optString(body, 'companyName', { maxLength: 100 }) ?? 'Sandbox Company_US_1';
+    const realmId = optString(body, 'realmId', {
+      pattern: /^[A-Za-z0-9_-]{1,64}$/,
+      patternHint: 'must be 1 to 64 letters, digits, "-" or "_"',
+    });
+    const offsetMinutes = optNumber(body, 'offsetMinutes', { integer: true, min: -720, max: 840 });
+    const country = optString(body, 'country', {
+      pattern: /^[A-Z]{2}$/,
+      patternHint: 'must be a two-letter country code such as US',
+    });
+    if (realmId && state.companies.has(realmId))
+      throw conflict(`a company with realmId ${realmId} already exists`);
+    const options = seedOptions(body);
+    // Validate before creating the company, so a bad request leaves nothing behind.
+    answering(() => resolveSeedOptions(options));
+    const company = state.addCompany({
+      companyName,
+      ...(realmId ? { realmId } : {}),
+      ...(offsetMinutes !== undefined ? { offsetMinutes } : {}),
+      ...(country ? { country } : {}),
+    });
+    const result = answering(() => seedCompany(company, options));
+    return reply.status(201).send(view(result, companyName));
+  });
+}

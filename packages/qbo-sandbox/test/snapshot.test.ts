@@ -1,0 +1,151 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSandbox } from '../src/index.ts';
+import type { Company } from '../src/core/company.ts';
+import type { SandboxState } from '../src/core/state.ts';
+import { startTestSandbox, type TestSandbox } from './helpers.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'qbo-sandbox-snapshot-'));
+let t: TestSandbox;
+beforeAll(async () => {
+  t = await startTestSandbox({ config: { limits: { enabled: false } } });
+});
+afterAll(() => t.close());
+
+async function post(url: string, path: string, body: unknown) {
+  const res = await fetch(`${url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+/** Everything a snapshot must carry, as comparable JSON. */
+function dump(state: SandboxState) {
+  const company = (c: Company) => ({
+    realmId: c.realmId,
+    companyName: c.companyName,
+    offsetMinutes: c.offsetMinutes,
+    createdAt: c.createdAt,
+    counters: c.exportCounters(),
+    tables: [...c.tables].map(([e, t]) => [e, [...t.values()]]),
+    tombstones: [...c.tombstones].map(([e, t]) => [e, [...t.values()]]),
+  });
+  return {
+    companies: [...state.companies.values()].map(company),
+    apps: [...state.apps.values()],
+    accessTokens: [...state.accessTokens.values()],
+    refreshTokens: [...state.refreshTokens.values()],
+    authCodes: [...state.authCodes.values()],
+  };
+}
+
+describe('snapshots', () => {
+  it('a saved snapshot loads into another sandbox with identical state, and its tokens still work', async () => {
+    const seeded = await post(t.sandbox.url, `/_sandbox/companies/${t.realmId}/seed`, {
+      seed: 11,
+      entities: 2000,
+    });
+    expect(seeded.status).toBe(200);
+    // A deleted invoice leaves a tombstone that CDC must still report after a reload.
+    const inv = t.company.get('Invoice', '1')!;
+    const del = await t.api('/invoice?operation=delete', {
+      body: { Id: inv.Id, SyncToken: inv.SyncToken },
+    });
+    expect(del.status).toBe(200);
+    // Less than the access token's hour, so the token copied with the state stays valid.
+    t.sandbox.state.clock.advance(30 * 60 * 1000);
+
+    const file = join(dir, 'round-trip.jsonl');
+    const saved = await post(t.sandbox.url, '/_sandbox/snapshot', { file });
+    expect(saved.status).toBe(200);
+    expect(saved.body).toMatchObject({ file, companies: 1 });
+    expect(saved.body.entities).toBeGreaterThan(1900);
+
+    const other = await startSandbox({ port: 0 });
+    try {
+      const loaded = await post(other.url, '/_sandbox/snapshot/load', { file });
+      expect(loaded.status).toBe(200);
+      expect(loaded.body.entities).toBe(saved.body.entities);
+      expect(dump(other.state)).toEqual(dump(t.sandbox.state));
+      const offset = other.state.clock.now() - Date.now();
+      expect(Math.abs(offset - 30 * 60 * 1000)).toBeLessThan(5000);
+      const c = other.state.companies.get(t.realmId)!;
+      expect(c.tombstones.get('Invoice')!.has('1')).toBe(true);
+
+      const res = await fetch(`${other.url}/v3/company/${t.realmId}/invoice/2`, {
+        headers: { authorization: `Bearer ${t.accessToken}`, accept: 'application/json' },
+      });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as any).Invoice).toEqual(t.company.get('Invoice', '2'));
+      // Counters travel too: the next id and DocNumber continue where the original left off.
+      expect(c.nextDocNumber()).toBe(t.company.nextDocNumber());
+      expect(c.allocateId('Customer')).toBe(t.company.allocateId('Customer'));
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('startSandbox with snapshotFile saves on close and restores on the next start', async () => {
+    const file = join(dir, 'nested', 'auto.jsonl');
+    const first = await startSandbox({ port: 0, snapshotFile: file });
+    const company = first.addCompany({ companyName: 'Persisted Co' });
+    const seeded = await post(first.url, `/_sandbox/companies/${company.realmId}/seed`, {
+      seed: 12,
+      preset: 'small',
+    });
+    expect(seeded.status).toBe(200);
+    const app = first.registerApp({ redirectUris: ['http://localhost/cb'] });
+    const before = dump(first.state);
+    await first.close();
+
+    const second = await startSandbox({ port: 0, snapshotFile: file });
+    try {
+      expect(dump(second.state)).toEqual(before);
+      expect(second.state.apps.get(app.clientId)?.clientSecret).toBe(app.clientSecret);
+      // Without a file in the body, the route uses the sandbox's snapshot file.
+      const saved = await post(second.url, '/_sandbox/snapshot', {});
+      expect(saved.status).toBe(200);
+      expect(saved.body.file).toBe(file);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('a missing, foreign or truncated file is refused and leaves the state untouched', async () => {
+    const good = join(dir, 'good.jsonl');
+    expect((await post(t.sandbox.url, '/_sandbox/snapshot', { file: good })).status).toBe(200);
+    const before = dump(t.sandbox.state);
+
+    const missing = await post(t.sandbox.url, '/_sandbox/snapshot/load', {
+      file: join(dir, 'nope.jsonl'),
+    });
+    expect(missing.status).toBe(404);
+
+    const foreign = join(dir, 'foreign.json');
+    writeFileSync(foreign, '{"hello":"world"}\n');
+    const bad = await post(t.sandbox.url, '/_sandbox/snapshot/load', { file: foreign });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error_description).toMatch(/not a qbo-sandbox snapshot/);
+
+    const truncated = join(dir, 'truncated.jsonl');
+    const lines = readFileSync(good, 'utf8').split('\n');
+    writeFileSync(truncated, lines.slice(0, Math.floor(lines.length / 2)).join('\n'));
+    const cut = await post(t.sandbox.url, '/_sandbox/snapshot/load', { file: truncated });
+    expect(cut.status).toBe(400);
+    expect(cut.body.error_description).toMatch(/truncated/);
+
+    expect(dump(t.sandbox.state)).toEqual(before);
+  });
+
+  it('saving without a file when the sandbox has none answers 400', async () => {
+    const res = await post(t.sandbox.url, '/_sandbox/snapshot', {});
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('invalid_request');
+    const typo = await post(t.sandbox.url, '/_sandbox/snapshot', { path: 'x.jsonl' });
+    expect(typo.status).toBe(400);
+  });
+});
