@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import { QboFault, renderFault } from './core/faults.ts';
+import { Faults, QboFault, renderFault } from './core/faults.ts';
 import { newIntuitTid, type SandboxState } from './core/state.ts';
 import type { SandboxContext, SandboxModule } from './core/context.ts';
 import type { SandboxConfig } from './config.ts';
@@ -30,13 +30,29 @@ export async function buildServer(
   state: SandboxState,
   config: SandboxConfig,
 ): Promise<FastifyInstance> {
+  const ctx: SandboxContext = { state, config };
   const app = Fastify({
     logger: false,
     bodyLimit: 20 * 1024 * 1024,
     // QBO matches `/v3/company/1/Invoice` and `/v3/company/1/invoice` alike.
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 1000 },
+    // A URL Fastify cannot even decode (bad percent-encoding) still gets the endpoint's
+    // dialect: QBO answers such paths with its "Unsupported Operation" fault.
+    frameworkErrors: (err, req, rawReply) => {
+      const reply = rawReply as FastifyReply;
+      const path = (req.url.split('?')[0] ?? req.url).slice(0, 500);
+      req.intuitTid ??= newIntuitTid(state.clock.now());
+      reply.header('intuit_tid', req.intuitTid);
+      if (path.startsWith('/v3/')) {
+        void sendFault(ctx, undefined, reply, Faults.unsupportedOperation(path));
+        return;
+      }
+      void reply
+        .status(400)
+        .type('application/json')
+        .send(JSON.stringify({ error: 'invalid_request', error_description: err.message }));
+    },
   });
-  const ctx: SandboxContext = { state, config };
 
   // Bodies are kept as text so each endpoint can report malformed input in its own
   // dialect (a QBO 2010 fault, an OAuth invalid_request) instead of Fastify's generic 400.

@@ -13,16 +13,12 @@ import { isObject, text } from './validate.ts';
  * - Vendor.Balance = its bills' balances.
  */
 
-const voided = new WeakMap<Company, Set<string>>();
-
 export function markVoided(company: Company, entity: EntityName, id: string): void {
-  let set = voided.get(company);
-  if (!set) voided.set(company, (set = new Set()));
-  set.add(`${entity}:${id}`);
+  company.voided.add(`${entity}:${id}`);
 }
 
 export function isVoided(company: Company, entity: EntityName, id: string): boolean {
-  return voided.get(company)?.has(`${entity}:${id}`) ?? false;
+  return company.voided.has(`${entity}:${id}`);
 }
 
 const amountOf = (v: unknown): Big => toBig(v) ?? ZERO;

@@ -80,6 +80,8 @@ export interface CompanyOptions {
 export interface CompanyCounters {
   nextIds: Record<string, number>;
   docNumber: number;
+  /** `Entity:Id` of voided transactions (a voided invoice takes no payments). */
+  voided?: string[];
 }
 
 /**
@@ -97,6 +99,8 @@ export class Company {
   readonly tombstones = new Map<EntityName, Map<string, Tombstone>>();
   private readonly nextIds = new Map<EntityName, number>();
   private docNumberCounter = 1000;
+  /** Voided transactions as `Entity:Id`; kept here so snapshots carry them. */
+  readonly voided = new Set<string>();
   /** Bumped on every put/remove so readers (query sort caches) can tell the tables changed. */
   version = 0;
   onChange: (event: ChangeEvent) => void = () => {};
@@ -146,7 +150,11 @@ export class Company {
 
   /** The counters the tables do not show (next Ids, last DocNumber), for snapshots. */
   exportCounters(): CompanyCounters {
-    return { nextIds: Object.fromEntries(this.nextIds), docNumber: this.docNumberCounter };
+    return {
+      nextIds: Object.fromEntries(this.nextIds),
+      docNumber: this.docNumberCounter,
+      voided: [...this.voided],
+    };
   }
 
   importCounters(counters: CompanyCounters): void {
@@ -156,6 +164,8 @@ export class Company {
       if (entity && Number.isInteger(n)) this.nextIds.set(entity, n);
     }
     if (Number.isInteger(counters.docNumber)) this.docNumberCounter = counters.docNumber;
+    this.voided.clear();
+    for (const key of counters.voided ?? []) this.voided.add(key);
   }
 
   formatTime(ms: number, withMillis = false): string {
