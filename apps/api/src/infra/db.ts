@@ -1,0 +1,222 @@
+// Kysely over PGlite (the embedded default: Postgres in WASM, files under DATA_DIR) or over
+// node-postgres (DATABASE_URL: Postgres / Supabase). Both adapters return values in the same
+// shapes — see src/db/schema.ts — so code and tests cannot tell them apart.
+import fs from 'node:fs';
+import path from 'node:path';
+import { PGlite, type ParserOptions } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect } from 'kysely';
+import { PGliteDialect } from 'kysely-pglite-dialect';
+import pg from 'pg';
+import type { Database } from '../db/schema.ts';
+
+export type DatabaseKind = 'pglite' | 'postgres';
+
+export interface DatabaseOptions {
+  /** postgres:// URL; when set, node-postgres is used and `dataDir` is ignored. */
+  databaseUrl?: string | undefined;
+  /**
+   * PGlite directory (default `./.data/pglite`); `'memory'` keeps everything in memory.
+   * One process per directory: a second opener is refused (PGlite would lose writes).
+   */
+  dataDir?: string | undefined;
+  /**
+   * Schema to work in (search_path), created by the migration runner if missing.
+   * Default: the server's search_path (normally `public`). Tests use one per file.
+   */
+  schema?: string | undefined;
+  /** PGlite only: start from this `dumpDataDir()` tarball instead of an empty cluster. */
+  loadDataDir?: Blob | undefined;
+  /** node-postgres pool size (default 10). */
+  poolSize?: number | undefined;
+}
+
+export interface DatabaseHandle {
+  db: Kysely<Database>;
+  kind: DatabaseKind;
+  /** The schema given in the options, if any. */
+  schema: string | null;
+  /** For logs: the PGlite directory, 'memory', or the URL with its password masked. */
+  location: string;
+  /** The PGlite instance (PGlite only): the migration runner and test snapshots use it. */
+  pglite: PGlite | null;
+  /** Closes the pool or the PGlite instance (and frees the data directory). */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_PGLITE_DIR = './.data/pglite';
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+// Type OIDs (pg_type) whose default parsing differs between the drivers or loses data.
+const INT8 = 20;
+const DATE = 1082;
+const NUMERIC = 1700;
+const identity = (value: string): string => value;
+
+export async function createDatabase(options: DatabaseOptions = {}): Promise<DatabaseHandle> {
+  const schema = options.schema ?? null;
+  if (schema !== null && !SCHEMA_NAME.test(schema)) {
+    throw new Error(`database schema "${schema}" must match ${SCHEMA_NAME}`);
+  }
+  return options.databaseUrl
+    ? openPostgres(options.databaseUrl, schema, options.poolSize ?? 10)
+    : openPglite(options.dataDir ?? DEFAULT_PGLITE_DIR, schema, options.loadDataDir);
+}
+
+// node-postgres turns `date` into a local-midnight Date, shifting the day in any zone west
+// of UTC; keep the text. Everything else keeps its default parser.
+const poolTypeParser = ((oid: number, format?: 'text' | 'binary'): unknown =>
+  oid === DATE
+    ? identity
+    : (pg.types.getTypeParser as (o: number, f?: string) => unknown)(
+        oid,
+        format,
+      )) as typeof pg.types.getTypeParser;
+
+function openPostgres(url: string, schema: string | null, poolSize: number): DatabaseHandle {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    application_name: 'qbo-sync',
+    // A startup parameter rather than a SET after connect: it holds for every pooled
+    // connection from its first query. (Transaction-mode poolers may drop it; tests and
+    // custom schemas need a direct connection.)
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    // Per-pool parsers, so nothing else in the process sees changed globals.
+    types: { getTypeParser: poolTypeParser },
+  });
+  // An idle client losing its connection (server restart) must not crash the process.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    kind: 'postgres',
+    schema,
+    location: maskPassword(url),
+    pglite: null,
+    close: () => db.destroy(), // ends the pool
+  };
+}
+
+// node-postgres already returns numeric and int8 as strings; PGlite is told to do the same,
+// and both return `date` as the 'YYYY-MM-DD' text instead of a midnight Date.
+const PGLITE_PARSERS: ParserOptions = {
+  [NUMERIC]: identity,
+  [INT8]: identity,
+  [DATE]: identity,
+};
+
+const openDataDirs = new Set<string>();
+
+async function openPglite(
+  dataDir: string,
+  schema: string | null,
+  loadDataDir: Blob | undefined,
+): Promise<DatabaseHandle> {
+  const inMemory = dataDir === 'memory';
+  const dir = inMemory ? null : path.resolve(dataDir);
+  const releaseDir = dir ? lockDataDir(dir) : () => {};
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create({
+      ...(dir ? { dataDir: dir } : {}),
+      ...(loadDataDir ? { loadDataDir } : {}),
+      parsers: PGLITE_PARSERS,
+    });
+    // PGlite is one session, so a session-level search_path holds for every query.
+    if (schema)
+      await pglite.exec(`create schema if not exists "${schema}"; set search_path to "${schema}"`);
+  } catch (err) {
+    releaseDir();
+    throw err;
+  }
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  return {
+    db,
+    kind: 'pglite',
+    schema,
+    location: dir ?? 'memory',
+    pglite,
+    close: async () => {
+      try {
+        await db.destroy();
+        // Kysely closes PGlite only if it ever ran a query itself; the migration runner
+        // talks to PGlite directly, and an unclosed instance on a dataDir keeps Node alive.
+        if (!pglite.closed) await pglite.close();
+      } finally {
+        releaseDir();
+      }
+    },
+  };
+}
+
+/**
+ * Two PGlite instances on one directory (two processes, or twice in one process) silently
+ * lose writes. A lock file beside the directory turns that into a clear error at start.
+ * A lock left by a dead process (or by an earlier run that had our pid, e.g. PID 1 in a
+ * restarted container) is taken over.
+ */
+function lockDataDir(dir: string): () => void {
+  if (openDataDirs.has(dir)) {
+    throw new Error(`PGlite data directory ${dir} is already open in this process`);
+  }
+  fs.mkdirSync(path.dirname(dir), { recursive: true });
+  const lockFile = `${dir}.lock`;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      fs.writeFileSync(lockFile, `${process.pid}\n`, { flag: 'wx' });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0)
+        throw lockError(dir, err);
+      const holder = Number.parseInt(fs.readFileSync(lockFile, 'utf8'), 10);
+      if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) {
+        throw new Error(
+          `PGlite data directory ${dir} is in use by process ${holder}; PGlite allows one process per directory (stop it, or set DATABASE_URL to share a Postgres server)`,
+        );
+      }
+      fs.rmSync(lockFile, { force: true });
+    }
+  }
+  openDataDirs.add(dir);
+  return () => {
+    if (!openDataDirs.delete(dir)) return;
+    fs.rmSync(lockFile, { force: true });
+  };
+}
+
+function lockError(dir: string, err: unknown): Error {
+  return new Error(`cannot lock PGlite data directory ${dir}: ${(err as Error).message}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: the process exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function maskPassword(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '[unparseable database URL]';
+  }
+}
+
+/**
+ * The one mapping from configuration to a database, shared by the entry points and
+ * `npm run db:migrate`: Postgres when DATABASE_URL is set, else PGlite in DATA_DIR/pglite.
+ */
+export function databaseOptionsFromConfig(config: {
+  databaseUrl: string | null;
+  dataDir: string;
+}): DatabaseOptions {
+  return config.databaseUrl
+    ? { databaseUrl: config.databaseUrl }
+    : { dataDir: path.join(config.dataDir, 'pglite') };
+}
