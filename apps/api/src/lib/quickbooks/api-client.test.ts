@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_RETRY_POLICY, backoffDelayMs, isSafeToRepeat, isTransient } from './api-client.ts';
+import { QboFault, QboNetworkError, QboThrottledError } from './errors.ts';
+import { sanitizeLogPath, scrubSecrets } from './request-log.ts';
+
+const fault = (status: number, code = '10000') =>
+  new QboFault({
+    status,
+    type: 'SystemFault',
+    errors: [{ message: 'm', detail: 'd', code }],
+    intuitTid: null,
+  });
+const throttled = new QboThrottledError({
+  status: 429,
+  type: 'SERVICE',
+  errors: [{ message: 'm', detail: 'd', code: '3001' }],
+  intuitTid: null,
+});
+
+describe('retry rules', () => {
+  it('backoff uses full jitter under an exponentially growing, capped ceiling', () => {
+    const p = DEFAULT_RETRY_POLICY;
+    const err = fault(503);
+    expect(backoffDelayMs(1, err, p, () => 0)).toBe(0);
+    expect(backoffDelayMs(1, err, p, () => 0.999999)).toBe(p.baseDelayMs - 1);
+    expect(backoffDelayMs(3, err, p, () => 0.999999)).toBe(p.baseDelayMs * 4 - 1);
+    expect(backoffDelayMs(30, err, p, () => 0.999999)).toBe(p.maxDelayMs - 1);
+    // Throttles wait longer: the per-minute quota refills slowly.
+    expect(backoffDelayMs(1, throttled, p, () => 0.5)).toBe(p.throttleBaseDelayMs / 2);
+  });
+
+  it('throttles, 5xx and network failures are transient; validation faults are not', () => {
+    expect(isTransient(throttled)).toBe(true);
+    expect(isTransient(fault(503))).toBe(true);
+    expect(isTransient(fault(500))).toBe(true);
+    expect(isTransient(new QboNetworkError('x', { requestSent: true }))).toBe(true);
+    expect(isTransient(fault(400, '6240'))).toBe(false);
+    expect(isTransient(fault(400, '5010'))).toBe(false);
+    expect(isTransient(new Error('bug'))).toBe(false);
+  });
+
+  it('a write without requestid is repeated only when it provably never left', () => {
+    const post = { method: 'POST' as const };
+    expect(isSafeToRepeat({ method: 'GET' }, fault(503))).toBe(true);
+    expect(isSafeToRepeat({ ...post, requestId: 'r1' }, fault(503))).toBe(true);
+    expect(isSafeToRepeat(post, fault(503))).toBe(false);
+    expect(isSafeToRepeat(post, throttled)).toBe(false);
+    expect(isSafeToRepeat(post, new QboNetworkError('reset', { requestSent: true }))).toBe(false);
+    expect(isSafeToRepeat(post, new QboNetworkError('refused', { requestSent: false }))).toBe(true);
+    expect(isSafeToRepeat({ ...post, readOnly: true }, fault(503))).toBe(true);
+  });
+});
+
+describe('request-log hygiene', () => {
+  it('logged paths lose credential-like query parameters but keep the query text', () => {
+    expect(
+      sanitizeLogPath('/v3/company/1/query?query=select * from Customer&access_token=abc&code=xyz'),
+    ).toBe('/v3/company/1/query?query=select * from Customer');
+    expect(sanitizeLogPath('/oauth2/v1/tokens/bearer?refresh_token=r')).toBe(
+      '/oauth2/v1/tokens/bearer',
+    );
+  });
+
+  it('error messages lose bearer tokens, JWTs and any known secret', () => {
+    const msg = scrubSecrets(
+      'failed with Authorization: Bearer abcdefghijklmnop and eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMjM0NSJ9.sig and sekret-123456',
+      ['sekret-123456'],
+    );
+    expect(msg).not.toMatch(/abcdefghijklmnop|eyJ|sekret/);
+  });
+});

@@ -1,0 +1,233 @@
+// qbo_request_log: one row per HTTP attempt to Intuit (API client and token endpoint alike),
+// so the admin page can answer "what happened?" without reading logs. Rows never hold a
+// token or secret: paths are sanitised here as well as by the callers (defence in depth —
+// a caller's mistake must not put a refresh token into a table the UI lists).
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../../db/schema.ts';
+
+export interface RequestLogRow {
+  realmId: string | null;
+  method: string;
+  /** Path and (sanitised) query, e.g. `/v3/company/123/query?query=select * from Customer`. */
+  path: string;
+  /** Null when no response arrived. */
+  status: number | null;
+  durationMs: number;
+  intuitTid: string | null;
+  qboErrorCode: string | null;
+  requestId: string | null;
+  /** 1 for the first HTTP attempt of a logical call, 2 for its first retry… */
+  attempt: number;
+  errorMessage: string | null;
+  /** When the attempt started; default: the database's now(). */
+  createdAt?: Date;
+}
+
+export interface RequestLogEntry {
+  id: string;
+  realmId: string | null;
+  method: string;
+  path: string;
+  status: number | null;
+  durationMs: number;
+  intuitTid: string | null;
+  qboErrorCode: string | null;
+  requestId: string | null;
+  attempt: number;
+  errorMessage: string | null;
+  createdAt: Date;
+}
+
+/**
+ * `status`: an exact code (429), a class ("4xx", "5xx"), "error" (>= 400 or no response) or
+ * "network" (no response). `path`: a prefix (matched literally). `from` inclusive, `to` exclusive.
+ */
+export interface RequestLogFilter {
+  realmId?: string;
+  status?: number | `${1 | 2 | 3 | 4 | 5}xx` | 'error' | 'network';
+  method?: string;
+  path?: string;
+  errorCode?: string;
+  from?: Date;
+  to?: Date;
+  /** `nextCursor` of the previous page. */
+  cursor?: string | null;
+  /** Default 50, at most 500. */
+  limit?: number;
+}
+
+const MAX_PATH = 2000;
+const MAX_MESSAGE = 1000;
+/** Query parameters that may carry a credential; dropped from any logged path. */
+const SECRET_PARAM =
+  /^(access_token|refresh_token|id_token|token|code|client_secret|client_id|secret|password|assertion|state|authorization|key|api_key|signature)$/i;
+
+/** `path` with every credential-like query parameter removed, and bounded in length. */
+export function sanitizeLogPath(path: string): string {
+  const q = path.indexOf('?');
+  if (q === -1) return path.slice(0, MAX_PATH);
+  const params = new URLSearchParams(path.slice(q + 1));
+  for (const name of [...params.keys()]) if (SECRET_PARAM.test(name)) params.delete(name);
+  const query = [...params].map(([k, v]) => `${k}=${v}`).join('&');
+  return (query ? `${path.slice(0, q)}?${query}` : path.slice(0, q)).slice(0, MAX_PATH);
+}
+
+/** Removes bearer tokens and JWT-looking strings from a free-text message. */
+export function scrubSecrets(text: string, secrets: readonly string[] = []): string {
+  let out = text;
+  for (const s of secrets) if (s.length >= 8) out = out.split(s).join('[redacted]');
+  return out
+    .replace(/(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, '$1 [redacted]')
+    .replace(/eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}(\.[A-Za-z0-9_-]*)?/g, '[redacted]')
+    .slice(0, MAX_MESSAGE);
+}
+
+export async function writeRequestLog(db: Kysely<Database>, row: RequestLogRow): Promise<void> {
+  await db
+    .insertInto('qbo_request_log')
+    .values({
+      realm_id: row.realmId,
+      method: row.method.toUpperCase(),
+      path: sanitizeLogPath(row.path),
+      status: row.status,
+      duration_ms: Math.max(0, Math.round(row.durationMs)),
+      intuit_tid: row.intuitTid,
+      qbo_error_code: row.qboErrorCode || null,
+      request_id: row.requestId,
+      attempt: Math.max(1, row.attempt),
+      error_message: row.errorMessage === null ? null : scrubSecrets(row.errorMessage),
+      ...(row.createdAt ? { created_at: row.createdAt } : {}),
+    })
+    .execute();
+}
+
+const PRUNE_BATCH = 5_000;
+
+/**
+ * Deletes rows created before `olderThan`; returns how many. Deletes in batches so a
+ * first prune of a large table never holds one huge transaction (locks, WAL, bloat).
+ */
+export async function pruneRequestLog(db: Kysely<Database>, olderThan: Date): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const res = await db
+      .deleteFrom('qbo_request_log')
+      .where(
+        'id',
+        'in',
+        db
+          .selectFrom('qbo_request_log')
+          .select('id')
+          .where('created_at', '<', olderThan)
+          .limit(PRUNE_BATCH),
+      )
+      .executeTakeFirst();
+    const n = Number(res.numDeletedRows);
+    total += n;
+    if (n < PRUNE_BATCH) return total;
+  }
+}
+
+/** The cut-off for QBO_REQUEST_LOG_RETENTION_DAYS (config.qbo.requestLogRetentionDays). */
+export function requestLogCutoff(nowMs: number, retentionDays: number): Date {
+  return new Date(nowMs - retentionDays * 86_400_000);
+}
+
+/** What the scheduled job runs: prune everything older than the retention period. */
+export function pruneExpiredRequestLog(
+  db: Kysely<Database>,
+  opts: { retentionDays: number; nowMs: number },
+): Promise<number> {
+  return pruneRequestLog(db, requestLogCutoff(opts.nowMs, opts.retentionDays));
+}
+
+/** Newest first; keyset pagination on (created_at, id), so pages never skip or repeat rows. */
+export async function listRequestLog(
+  db: Kysely<Database>,
+  f: RequestLogFilter = {},
+): Promise<{ logs: RequestLogEntry[]; nextCursor: string | null }> {
+  const limit = Math.min(Math.max(Math.trunc(f.limit ?? 50), 1), 500);
+  const cursor = f.cursor ? decodeCursor(f.cursor) : null;
+  let q = db
+    .selectFrom('qbo_request_log')
+    .selectAll()
+    // Microsecond precision: a JS Date would round, and the next page could skip a row.
+    .select(
+      sql<string>`to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as(
+        'created_at_exact',
+      ),
+    )
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit + 1);
+  if (f.realmId !== undefined) q = q.where('realm_id', '=', f.realmId);
+  if (f.method) q = q.where('method', '=', f.method.toUpperCase());
+  if (f.errorCode) q = q.where('qbo_error_code', '=', f.errorCode);
+  if (f.path) q = q.where('path', 'like', `${f.path.replace(/[\\%_]/g, '\\$&')}%`);
+  if (f.from) q = q.where('created_at', '>=', f.from);
+  if (f.to) q = q.where('created_at', '<', f.to);
+  const s = f.status;
+  if (typeof s === 'number') q = q.where('status', '=', s);
+  else if (s === 'network') q = q.where('status', 'is', null);
+  else if (s === 'error')
+    q = q.where((eb) => eb.or([eb('status', 'is', null), eb('status', '>=', 400)]));
+  else if (s) {
+    const base = Number(s[0]) * 100;
+    q = q.where('status', '>=', base).where('status', '<', base + 100);
+  }
+  if (cursor) {
+    q = q.where((eb) =>
+      eb(
+        eb.refTuple('created_at', 'id'),
+        '<',
+        eb.tuple(sql<Date>`${cursor.at}::timestamptz`, sql<string>`${cursor.id}::bigint`),
+      ),
+    );
+  }
+  const rows = await q.execute();
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return {
+    logs: page.map((r) => ({
+      id: r.id,
+      realmId: r.realm_id,
+      method: r.method,
+      path: r.path,
+      status: r.status,
+      durationMs: r.duration_ms,
+      intuitTid: r.intuit_tid,
+      qboErrorCode: r.qbo_error_code,
+      requestId: r.request_id,
+      attempt: r.attempt,
+      errorMessage: r.error_message,
+      createdAt: r.created_at,
+    })),
+    nextCursor: rows.length > limit && last ? encodeCursor(last.created_at_exact, last.id) : null,
+  };
+}
+
+function encodeCursor(at: string, id: string): string {
+  return Buffer.from(JSON.stringify([at, id])).toString('base64url');
+}
+
+export class InvalidCursorError extends Error {
+  override name = 'InvalidCursorError';
+}
+
+function decodeCursor(cursor: string): { at: string; id: string } {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (
+      Array.isArray(v) &&
+      typeof v[0] === 'string' &&
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(v[0]) &&
+      typeof v[1] === 'string' &&
+      /^\d{1,19}$/.test(v[1])
+    ) {
+      return { at: v[0], id: v[1] };
+    }
+  } catch {
+    // fall through
+  }
+  throw new InvalidCursorError('invalid request-log cursor');
+}
