@@ -1,28 +1,166 @@
-// `npm start`: until the service itself lands, this runs the embedded qbo-sandbox with a
-// demo company and a registered app, so the offline QuickBooks can be explored at once.
-import { startSandbox } from 'qbo-sandbox';
+// `npm start`: the API and the background work in one process. With no Intuit variables set
+// (the embedded default) it first starts qbo-sandbox in-process, gives it a seeded demo
+// company, registers this service there as an app, and uses that registration as its Intuit
+// configuration — so a fresh clone runs end to end offline. Configuration: docs/configuration.md.
+//
+// The admin token is never written to the logs. The start-up banner (plain stdout, once)
+// says where the token is — DATA_DIR/local-secrets.json when it was generated, or the
+// ADMIN_API_TOKEN you set — and not the token itself (docs/api.md#authentication).
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Sandbox } from 'qbo-sandbox';
+import {
+  ConfigError,
+  intuitUrls,
+  loadConfig,
+  redactedConfig,
+  type AppConfig,
+  type IntuitConfig,
+} from './config.ts';
+import { buildApp } from './app.ts';
+import {
+  appDepsOf,
+  createContainer,
+  createLogger,
+  startRequestLogPruning,
+  type Container,
+} from './infra/container.ts';
 
-const port = Number(process.env.SANDBOX_PORT ?? 4010);
-if (!Number.isInteger(port) || port < 0 || port > 65535) {
-  console.error(`SANDBOX_PORT must be a port number (0-65535), got "${process.env.SANDBOX_PORT}"`);
-  process.exit(2);
+let config: AppConfig;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  console.error(err.message);
+  process.exit(1);
 }
 
-const sandbox = await startSandbox({ port });
-const company = sandbox.addCompany({ companyName: 'Demo Company' });
-const app = sandbox.registerApp({
-  name: 'qbo-sync (local)',
-  redirectUris: ['http://localhost:3000/api/quickbooks/callback'],
-});
+const logger = createLogger(config.logLevel);
+logger.info({ config: redactedConfig(config) }, 'starting qbo-sync');
 
-console.log(`qbo-sandbox running at ${sandbox.url}
-  company:  ${company.companyName} (realmId ${company.realmId})
-  app:      client id ${app.clientId}
-  consent:  ${sandbox.url}/connect/oauth2?client_id=${app.clientId}&response_type=code&scope=com.intuit.quickbooks.accounting&redirect_uri=${encodeURIComponent(app.redirectUris[0]!)}&state=demo
-Press Ctrl+C to stop.`);
+let sandbox: Sandbox | null = null;
+let container: Container | null = null;
+let app: FastifyInstance | null = null;
+let stopPruning: (() => void) | null = null;
 
-const stop = (): void => {
-  void sandbox.close().then(() => process.exit(0));
-};
-process.on('SIGINT', stop);
-process.on('SIGTERM', stop);
+async function shutdown(code: number): Promise<never> {
+  stopPruning?.();
+  await app?.close().catch(() => {});
+  await container?.close().catch(() => {});
+  // Closing saves the sandbox snapshot, so its tokens match the ones stored in DATA_DIR.
+  await sandbox?.close().catch(() => {});
+  process.exit(code);
+}
+process.once('SIGINT', () => void shutdown(0));
+process.once('SIGTERM', () => void shutdown(0));
+
+try {
+  let intuit: IntuitConfig | null = config.intuit;
+  let demo: { realmId: string; companyName: string } | null = null;
+  if (config.mode === 'embedded') {
+    const started = await startEmbeddedSandbox(config);
+    sandbox = started.sandbox;
+    intuit = started.intuit;
+    demo = started.company;
+  }
+  container = await createContainer(config, { intuit: intuit!, logger });
+  app = await buildApp(appDepsOf(container));
+  // Embedded: localhost only (Fastify binds both 127.0.0.1 and ::1, matching the
+  // registered http://localhost redirect URI). External: every interface, for containers.
+  await app.listen({
+    port: config.port,
+    host: config.mode === 'embedded' ? 'localhost' : '0.0.0.0',
+  });
+  stopPruning = startRequestLogPruning({
+    db: container.db,
+    retentionDays: config.qbo.requestLogRetentionDays,
+    logger,
+  });
+  printBanner(config, demo, sandbox?.url ?? null);
+} catch (err) {
+  logger.fatal({ err }, 'qbo-sync failed to start');
+  await shutdown(1);
+}
+
+async function startEmbeddedSandbox(cfg: AppConfig): Promise<{
+  sandbox: Sandbox;
+  intuit: IntuitConfig;
+  company: { realmId: string; companyName: string };
+}> {
+  if (cfg.port === 0) {
+    throw new Error(
+      'PORT=0 is not supported in the embedded default: the sandbox app registers http://localhost:PORT/api/quickbooks/callback',
+    );
+  }
+  const { startSandbox, seedCompany } = await import('qbo-sandbox');
+  // The snapshot keeps the demo company, the app and the tokens it issued across restarts,
+  // so a company connected yesterday is still connected after `npm start` today.
+  const sb = await startSandbox({
+    port: cfg.sandboxPort,
+    snapshotFile: path.join(cfg.dataDir, 'sandbox-snapshot.jsonl'),
+  });
+  const base = `http://localhost:${cfg.port}/api/quickbooks`;
+  const appName = 'qbo-sync (local)';
+  let registered = [...sb.state.apps.values()].find((a) => a.name === appName);
+  if (registered) {
+    // PORT may have changed since the snapshot was saved.
+    registered.redirectUris = [`${base}/callback`];
+    registered.webhookUrl = `${base}/webhook`;
+  } else {
+    registered = sb.registerApp({
+      name: appName,
+      redirectUris: [`${base}/callback`],
+      webhookUrl: `${base}/webhook`,
+    });
+  }
+  let company = [...sb.state.companies.values()][0];
+  if (!company) {
+    company = sb.addCompany({ companyName: 'Demo Company' });
+    seedCompany(company, { seed: 1, preset: 'small' });
+  }
+  const intuit: IntuitConfig = {
+    clientId: registered.clientId,
+    clientSecret: registered.clientSecret,
+    redirectUri: `${base}/callback`,
+    environment: 'sandbox',
+    webhookVerifierToken: registered.verifierToken,
+    sandboxUrl: sb.url,
+    urls: intuitUrls('sandbox', sb.url),
+  };
+  return {
+    sandbox: sb,
+    intuit,
+    company: { realmId: company.realmId, companyName: company.companyName },
+  };
+}
+
+function printBanner(
+  cfg: AppConfig,
+  demo: { realmId: string; companyName: string } | null,
+  sandboxUrl: string | null,
+): void {
+  const adminUrl = `http://localhost:${cfg.port}/admin`;
+  const secrets = path.join(cfg.dataDir, 'local-secrets.json');
+  const tokenHint =
+    cfg.secretsSource.adminApiToken === 'env'
+      ? 'the admin token is the ADMIN_API_TOKEN you set'
+      : `the admin token is "adminApiToken" in ${secrets}`;
+  const tokenExpr =
+    cfg.secretsSource.adminApiToken === 'env'
+      ? '$ADMIN_API_TOKEN'
+      : `$(node -p "require('${secrets}').adminApiToken")`;
+  const lines = [
+    '',
+    `qbo-sync admin: ${adminUrl}`,
+    `  log in      ${tokenHint}`,
+    `  try         curl -H "Authorization: Bearer ${tokenExpr}" http://localhost:${cfg.port}/api/quickbooks/status`,
+    `  connect     GET http://localhost:${cfg.port}/api/quickbooks/connect, then open its auth_url`,
+  ];
+  if (sandboxUrl && demo) {
+    lines.push(
+      `  quickbooks  embedded qbo-sandbox at ${sandboxUrl} (company "${demo.companyName}", realm ${demo.realmId})`,
+    );
+  }
+  lines.push('Press Ctrl+C to stop.', '');
+  console.log(lines.join('\n'));
+}

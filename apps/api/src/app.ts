@@ -1,0 +1,45 @@
+// Builds the Fastify app from injected dependencies; never listens. main.ts listens, tests
+// call `inject()` or listen on port 0. Everything the routes touch arrives through `deps`,
+// so the same app runs on PGlite or Postgres, with or without Redis.
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type pino from 'pino';
+import { installErrorHandling } from './http/errors.ts';
+import { sanitizeLogPath } from './lib/quickbooks/request-log.ts';
+import { registerRoutes, type RouteDeps } from './routes/index.ts';
+
+export interface AppDeps extends RouteDeps {
+  logger: pino.Logger;
+  /** Honour X-Forwarded-* (behind a reverse proxy that sets them). Default false. */
+  trustProxy?: boolean;
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  // pino.Logger is a FastifyBaseLogger; typing it as such keeps the instance's generics default.
+  const loggerInstance: FastifyBaseLogger = deps.logger;
+  const app = Fastify({
+    loggerInstance,
+    // Fastify's own request logs print the raw URL, and /callback's carries the
+    // authorization code and state: requests are logged below with a sanitised path.
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: deps.trustProxy ?? false,
+    bodyLimit: 64 * 1024,
+    requestIdHeader: false,
+    genReqId: () => crypto.randomUUID(),
+  });
+  app.decorateRequest('admin', null);
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.info(
+      {
+        method: req.method,
+        path: sanitizeLogPath(req.url),
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
+      'request',
+    );
+  });
+  installErrorHandling(app);
+  registerRoutes(app, deps);
+  await app.ready();
+  return app;
+}

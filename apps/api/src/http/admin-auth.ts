@@ -1,0 +1,215 @@
+// Admin authentication: `Authorization: Bearer $ADMIN_API_TOKEN` for scripts, or, for
+// browsers, a signed session cookie obtained by posting that token to /api/admin/session.
+// Sessions are stateless (HMAC-signed id + expiry): nothing to store, and changing
+// ADMIN_API_TOKEN ends every session because the signing key is derived from it. Logging
+// out clears the browser's cookie; a copied cookie stays valid until it expires (12 h).
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Clock } from '../lib/quickbooks/ports.ts';
+import { SessionBody, type SessionResponse } from '../routes/quickbooks.schemas.ts';
+import { HttpError, parseInput } from './errors.ts';
+
+export const SESSION_COOKIE = 'qbo_admin_session';
+export const DEFAULT_SESSION_TTL_MS = 12 * 3600_000;
+
+export type AdminPrincipal = { kind: 'bearer' } | { kind: 'session'; sessionId: string };
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the admin preHandler on admin routes. */
+    admin: AdminPrincipal | null;
+  }
+}
+
+export interface AdminAuthOptions {
+  adminApiToken: string;
+  clock: Clock;
+  sessionTtlMs?: number;
+  /** Mark cookies `Secure`: `auto` = when the request came over https. */
+  secureCookies?: boolean | 'auto';
+}
+
+export class AdminAuth {
+  readonly #token: Buffer;
+  readonly #key: Buffer;
+  readonly #clock: Clock;
+  readonly sessionTtlMs: number;
+  readonly #secure: boolean | 'auto';
+
+  constructor(opts: AdminAuthOptions) {
+    this.#token = Buffer.from(opts.adminApiToken, 'utf8');
+    this.#key = createHmac('sha256', opts.adminApiToken).update('qbo-sync cookie key v1').digest();
+    this.#clock = opts.clock;
+    this.sessionTtlMs = opts.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
+    this.#secure = opts.secureCookies ?? 'auto';
+  }
+
+  /** Constant-time comparison that also hides the token's length. */
+  tokenMatches(candidate: string): boolean {
+    const a = createHmac('sha256', this.#key).update(candidate, 'utf8').digest();
+    const b = createHmac('sha256', this.#key).update(this.#token).digest();
+    return timingSafeEqual(a, b);
+  }
+
+  /** `value.signature`, for cookies only this server may mint. */
+  sign(value: string): string {
+    return `${value}.${this.#mac(value)}`;
+  }
+
+  /** The value if the signature is ours, else null. */
+  unsign(signed: string | undefined): string | null {
+    if (!signed) return null;
+    const dot = signed.lastIndexOf('.');
+    if (dot <= 0) return null;
+    const value = signed.slice(0, dot);
+    const given = Buffer.from(signed.slice(dot + 1), 'utf8');
+    const want = Buffer.from(this.#mac(value), 'utf8');
+    return given.length === want.length && timingSafeEqual(given, want) ? value : null;
+  }
+
+  #mac(value: string): string {
+    return createHmac('sha256', this.#key).update(value, 'utf8').digest('base64url');
+  }
+
+  newSession(): { sessionId: string; expiresAt: Date; cookieValue: string } {
+    const sessionId = randomBytes(18).toString('base64url');
+    const expiresAt = new Date(this.#clock.now() + this.sessionTtlMs);
+    return { sessionId, expiresAt, cookieValue: this.sign(`${sessionId}.${expiresAt.getTime()}`) };
+  }
+
+  /** The session id carried by a valid, unexpired session cookie. */
+  sessionOf(req: FastifyRequest): string | null {
+    const value = this.unsign(readCookie(req, SESSION_COOKIE));
+    if (!value) return null;
+    const [sessionId, exp] = value.split('.');
+    if (!sessionId || !exp || !/^\d+$/.test(exp) || Number(exp) <= this.#clock.now()) return null;
+    return sessionId;
+  }
+
+  authenticate(req: FastifyRequest): AdminPrincipal | null {
+    const header = req.headers.authorization;
+    if (header !== undefined) {
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+      // A wrong bearer token fails even when a valid cookie is present: the caller meant it.
+      return m && this.tokenMatches(m[1]!) ? { kind: 'bearer' } : null;
+    }
+    const sessionId = this.sessionOf(req);
+    return sessionId ? { kind: 'session', sessionId } : null;
+  }
+
+  secure(req: FastifyRequest): boolean {
+    return this.#secure === 'auto' ? req.protocol === 'https' : this.#secure;
+  }
+
+  /** preHandler for admin routes: 401 without valid credentials. */
+  readonly requireAdmin = async (req: FastifyRequest): Promise<void> => {
+    const principal = this.authenticate(req);
+    if (!principal) {
+      throw new HttpError(
+        'unauthorized',
+        req.headers.authorization !== undefined
+          ? 'the bearer token is not this service’s ADMIN_API_TOKEN'
+          : 'admin authentication required: send "Authorization: Bearer <ADMIN_API_TOKEN>" or log in with POST /api/admin/session',
+      );
+    }
+    // Cookies ride along on cross-site requests; SameSite=Lax already withholds them from
+    // cross-site POSTs, and this refuses any unsafe request whose Origin is another site.
+    if (principal.kind === 'session' && !SAFE_METHODS.has(req.method) && !sameOrigin(req)) {
+      throw new HttpError(
+        'cross_origin_request',
+        'cookie-authenticated requests must come from this service’s own pages (Origin mismatch)',
+      );
+    }
+    req.admin = principal;
+  };
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+function sameOrigin(req: FastifyRequest): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return true; // not a browser cross-site request
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Cookies (tiny on purpose: we set three cookies, all with the same attributes)
+
+export function readCookie(req: FastifyRequest, name: string): string | undefined {
+  const header = req.headers.cookie;
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    if (part.slice(0, eq).trim() !== name) continue;
+    const raw = part.slice(eq + 1).trim();
+    try {
+      return decodeURIComponent(raw);
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+export interface CookieOptions {
+  path: string;
+  maxAgeSec: number;
+  secure: boolean;
+}
+
+export function setCookie(
+  reply: FastifyReply,
+  name: string,
+  value: string,
+  o: CookieOptions,
+): void {
+  const parts = [
+    `${name}=${encodeURIComponent(value)}`,
+    `Path=${o.path}`,
+    `Max-Age=${Math.max(0, Math.floor(o.maxAgeSec))}`,
+    'HttpOnly',
+    // Lax (not Strict): the browser must send the cookie on Intuit's top-level redirect to
+    // /callback, which comes from another site.
+    'SameSite=Lax',
+  ];
+  if (o.secure) parts.push('Secure');
+  const prev = reply.getHeader('set-cookie');
+  const list = prev === undefined ? [] : Array.isArray(prev) ? prev : [String(prev)];
+  reply.header('set-cookie', [...list, parts.join('; ')]);
+}
+
+// ---------------------------------------------------------------------------------------
+// Routes: POST /api/admin/session (log in), DELETE /api/admin/session (log out)
+
+export function registerAdminSessionRoutes(app: FastifyInstance, auth: AdminAuth): void {
+  app.post('/api/admin/session', async (req, reply) => {
+    if (typeof req.body === 'string') {
+      throw new HttpError(
+        'unsupported_media_type',
+        'send {"token":"<ADMIN_API_TOKEN>"} as application/json',
+      );
+    }
+    const { token } = parseInput(SessionBody, req.body, 'body');
+    if (!auth.tokenMatches(token)) {
+      throw new HttpError('invalid_admin_token', 'that is not this service’s ADMIN_API_TOKEN');
+    }
+    const s = auth.newSession();
+    setCookie(reply, SESSION_COOKIE, s.cookieValue, {
+      path: '/',
+      maxAgeSec: auth.sessionTtlMs / 1000,
+      secure: auth.secure(req),
+    });
+    const body: SessionResponse = { authenticated: true, expires_at: s.expiresAt.toISOString() };
+    return reply.code(200).send(body);
+  });
+
+  app.delete('/api/admin/session', async (req, reply) => {
+    setCookie(reply, SESSION_COOKIE, '', { path: '/', maxAgeSec: 0, secure: auth.secure(req) });
+    return reply.code(204).send();
+  });
+}

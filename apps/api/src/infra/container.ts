@@ -1,0 +1,316 @@
+// Builds every adapter and service from configuration, once, for an entry point: database
+// (migrated), Redis (when REDIS_URL), lock, rate limiter, token cipher, Intuit OAuth, token
+// store, QBO API client, logger. Tests call `buildServices` with their own database and
+// sandbox; main.ts and worker.ts call `createContainer`.
+import type { Redis } from 'ioredis';
+import type { Kysely } from 'kysely';
+import pino from 'pino';
+import type { AppDeps } from '../app.ts';
+import type { AppConfig, IntuitConfig, LogLevel } from '../config.ts';
+import type { Database } from '../db/schema.ts';
+import { AdminAuth } from '../http/admin-auth.ts';
+import { QboApiClient, type QboApiClientDeps } from '../lib/quickbooks/api-client.ts';
+import { EXCHANGE_PATH_SUFFIX, REFRESH_PATH_SUFFIX } from '../lib/quickbooks/metrics.ts';
+import { ACCOUNTING_SCOPE, QboOAuth, type HttpAttempt } from '../lib/quickbooks/oauth.ts';
+import { deriveOAuthStateSecret } from '../lib/quickbooks/oauth-state.ts';
+import { systemClock, type Clock, type Lock, type RateLimiter } from '../lib/quickbooks/ports.ts';
+import { pruneExpiredRequestLog, writeRequestLog } from '../lib/quickbooks/request-log.ts';
+import { TokenCipher, type TokenKeyring } from '../lib/quickbooks/token-cipher.ts';
+import { TokenStore } from '../lib/quickbooks/token-store.ts';
+import { createDatabase, databaseOptionsFromConfig, type DatabaseHandle } from './db.ts';
+import { createLock } from './lock.ts';
+import { migrate } from './migrate.ts';
+import { createRateLimiter } from './rate-limit.ts';
+import { closeRedis, createRedis } from './redis.ts';
+
+// ---------------------------------------------------------------------------------------
+// Logger: secrets are removed by configuration, whatever a call site passes.
+
+const SECRET_KEYS = [
+  'authorization',
+  'cookie',
+  'set-cookie',
+  'token',
+  'accessToken',
+  'refreshToken',
+  'idToken',
+  'access_token',
+  'refresh_token',
+  'id_token',
+  'clientSecret',
+  'client_secret',
+  'webhookVerifierToken',
+  'verifierToken',
+  'adminApiToken',
+  'tokenKeyring',
+  'secret',
+  'password',
+];
+/**
+ * The OAuth authorization code and state travel as `code` / `state` in a callback's query.
+ * `*.code` is not redacted everywhere: error objects carry diagnostic codes (ECONNREFUSED,
+ * QBO fault codes) under that name.
+ */
+const CALLBACK_PATHS = ['code', 'state', 'authorizationCode'].flatMap((k) => [
+  k,
+  `query.${k}`,
+  `*.query.${k}`,
+  `params.${k}`,
+  `body.${k}`,
+]);
+
+const key = (k: string, prefix = ''): string =>
+  /^[A-Za-z_]+$/.test(k) ? `${prefix}${k}` : `${prefix ? prefix.slice(0, -1) : ''}["${k}"]`;
+
+export const LOG_REDACT_PATHS = [
+  ...SECRET_KEYS.map((k) => key(k)),
+  ...SECRET_KEYS.map((k) => key(k, '*.')),
+  ...CALLBACK_PATHS,
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  'config.intuit.clientSecret',
+];
+
+export function createLogger(level: LogLevel, destination?: pino.DestinationStream): pino.Logger {
+  const options: pino.LoggerOptions = {
+    level,
+    base: { service: 'qbo-sync' },
+    redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' },
+  };
+  return destination ? pino(options, destination) : pino(options);
+}
+
+// ---------------------------------------------------------------------------------------
+// Services
+
+export interface ServiceOptions {
+  db: Kysely<Database>;
+  intuit: IntuitConfig;
+  adminApiToken: string;
+  tokenKeyring: TokenKeyring;
+  minorVersion: number;
+  logger: pino.Logger;
+  redis?: Redis | null;
+  clock?: Clock;
+  /** Key prefixes for the Redis lock and limiter (tests isolate themselves with these). */
+  redisPrefix?: string;
+  scopes?: string[];
+  /** Overrides for the QBO client (tests shorten backoff sleeps). */
+  apiClient?: Partial<Pick<QboApiClientDeps, 'sleep' | 'maxAttempts' | 'timeoutMs' | 'retry'>>;
+}
+
+export interface Services {
+  db: Kysely<Database>;
+  clock: Clock;
+  logger: pino.Logger;
+  lock: Lock;
+  limiter: RateLimiter;
+  cipher: TokenCipher;
+  /** Used by /callback: its token-endpoint calls are logged as code exchanges. */
+  oauthExchange: QboOAuth;
+  /** Used by the token store: its token-endpoint calls are logged as refreshes. */
+  oauthRefresh: QboOAuth;
+  tokens: TokenStore;
+  api: QboApiClient;
+  auth: AdminAuth;
+  stateSecret: Buffer;
+  intuit: IntuitConfig;
+  scopes: string[];
+}
+
+export function buildServices(o: ServiceOptions): Services {
+  const clock = o.clock ?? systemClock;
+  const redis = o.redis ?? null;
+  const prefix = o.redisPrefix ?? 'qbo-sync:';
+  const lock = createLock(redis, { prefix: `${prefix}lock:` });
+  const limiter = createRateLimiter(redis, { prefix: `${prefix}rl:` });
+  const cipher = new TokenCipher(o.tokenKeyring);
+  const scopes = o.scopes ?? [ACCOUNTING_SCOPE];
+  const log = o.logger.child({ component: 'quickbooks' });
+
+  // Every token-endpoint and revoke attempt becomes a qbo_request_log row. The grant type
+  // travels in the form body, so it is recorded as a pseudo-query on the path: that is how
+  // /metrics tells refreshes from code exchanges.
+  const onAttempt = (grant: string) => (a: HttpAttempt) => {
+    const isToken = a.path === new URL(o.intuit.urls.token).pathname;
+    writeRequestLog(o.db, {
+      realmId: a.realmId,
+      method: a.method,
+      path: isToken ? `${a.path}${grant}` : a.path,
+      status: a.status,
+      durationMs: a.durationMs,
+      intuitTid: a.intuitTid,
+      qboErrorCode: a.errorCode,
+      requestId: null,
+      attempt: 1,
+      errorMessage: a.errorMessage,
+      createdAt: new Date(clock.now() - a.durationMs),
+    }).catch((err: unknown) => log.warn({ err }, 'could not write the request log'));
+  };
+  const oauth = (grant: string) =>
+    new QboOAuth({
+      clientId: o.intuit.clientId,
+      clientSecret: o.intuit.clientSecret,
+      redirectUri: o.intuit.redirectUri,
+      environment: o.intuit.environment,
+      urls: o.intuit.urls,
+      scopes,
+      clock,
+      onAttempt: onAttempt(grant),
+    });
+  const oauthExchange = oauth(EXCHANGE_PATH_SUFFIX);
+  const oauthRefresh = oauth(REFRESH_PATH_SUFFIX);
+  const tokens = new TokenStore({
+    db: o.db,
+    cipher,
+    lock,
+    oauth: oauthRefresh,
+    clock,
+    logger: log.child({ component: 'token-store' }),
+  });
+  const api = new QboApiClient({
+    db: o.db,
+    tokens,
+    limiter,
+    clock,
+    logger: log.child({ component: 'api-client' }),
+    apiBaseUrl: `${o.intuit.urls.apiBase}/v3/company`,
+    minorVersion: o.minorVersion,
+    ...o.apiClient,
+  });
+  return {
+    db: o.db,
+    clock,
+    logger: o.logger,
+    lock,
+    limiter,
+    cipher,
+    oauthExchange,
+    oauthRefresh,
+    tokens,
+    api,
+    auth: new AdminAuth({ adminApiToken: o.adminApiToken, clock }),
+    stateSecret: deriveOAuthStateSecret(o.tokenKeyring),
+    intuit: o.intuit,
+    scopes,
+  };
+}
+
+/** What buildApp needs, from the services. */
+export function appDepsOf(s: Services): AppDeps {
+  return {
+    db: s.db,
+    clock: s.clock,
+    logger: s.logger,
+    auth: s.auth,
+    oauth: s.oauthExchange,
+    tokens: s.tokens,
+    api: s.api,
+    stateSecret: s.stateSecret,
+    environment: s.intuit.environment,
+    scopes: s.scopes,
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Container: services plus the resources an entry point must close.
+
+export interface Container extends Services {
+  config: AppConfig;
+  database: DatabaseHandle;
+  redis: Redis | null;
+  close(): Promise<void>;
+}
+
+export async function createContainer(
+  config: AppConfig,
+  opts: { intuit?: IntuitConfig; logger?: pino.Logger } = {},
+): Promise<Container> {
+  const intuit = opts.intuit ?? config.intuit;
+  if (!intuit) {
+    throw new Error(
+      'no Intuit configuration: set the INTUIT_* variables or start the embedded sandbox first',
+    );
+  }
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const database = await openDatabase(config, logger);
+  let redis: Redis | null = null;
+  try {
+    redis = config.redisUrl ? createRedis(config.redisUrl, { name: 'qbo-sync' }) : null;
+    const services = buildServices({
+      db: database.db,
+      intuit,
+      adminApiToken: config.adminApiToken,
+      tokenKeyring: config.tokenKeyring,
+      minorVersion: config.qbo.minorVersion,
+      logger,
+      redis,
+    });
+    return {
+      ...services,
+      config,
+      database,
+      redis,
+      close: async () => {
+        if (redis) await closeRedis(redis);
+        await database.close();
+      },
+    };
+  } catch (err) {
+    if (redis) await closeRedis(redis);
+    await database.close();
+    throw err;
+  }
+}
+
+/** The configured database, migrated (every entry point migrates at start). */
+export async function openDatabase(
+  config: Pick<AppConfig, 'databaseUrl' | 'dataDir'>,
+  logger: pino.Logger,
+): Promise<DatabaseHandle> {
+  const database = await createDatabase(databaseOptionsFromConfig(config));
+  try {
+    const result = await migrate(database, { log: (line) => logger.info(line) });
+    logger.info(
+      { database: database.kind, location: database.location, applied: result.applied.length },
+      'database ready',
+    );
+    return database;
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+}
+
+/**
+ * Deletes qbo_request_log rows older than the retention period now and then every
+ * `intervalMs` (default hourly). Returns a stop function. Until the jobs layer exists this
+ * is a timer; each process running it deletes the same rows, which is harmless.
+ */
+export function startRequestLogPruning(o: {
+  db: Kysely<Database>;
+  retentionDays: number;
+  logger: pino.Logger;
+  clock?: Clock;
+  intervalMs?: number;
+}): () => void {
+  const clock = o.clock ?? systemClock;
+  let running: Promise<void> | null = null;
+  const run = () => {
+    if (running) return;
+    running = pruneExpiredRequestLog(o.db, { retentionDays: o.retentionDays, nowMs: clock.now() })
+      .then((n) => {
+        if (n > 0)
+          o.logger.info({ deleted: n, retentionDays: o.retentionDays }, 'pruned request log');
+      })
+      .catch((err: unknown) => o.logger.error({ err }, 'request-log pruning failed'))
+      .finally(() => {
+        running = null;
+      });
+  };
+  run();
+  const timer = setInterval(run, o.intervalMs ?? 3600_000);
+  timer.unref();
+  return () => clearInterval(timer);
+}

@@ -1,0 +1,240 @@
+// 24-hour health aggregates and alert rules behind GET /metrics, computed from what the
+// service already records: qbo_request_log (every HTTP attempt to QBO and to Intuit's token
+// endpoint), qbo_webhook_events, qbo_sync_cursors, qbo_connections and qbo_tokens.
+//
+// Alert thresholds (documented in docs/api.md#alerts):
+//   needs_reauth            the connection's status is needs_reauth (invalid_grant on refresh)
+//   refresh_token_expiring  the refresh token's rolling or hard expiry is within 14 days
+//   throttle_rate_high      more than 5 % of the window's API calls were answered 429
+//   webhook_lag_high        the oldest unprocessed webhook event is older than 15 minutes
+import { sql, type Kysely } from 'kysely';
+import { QBO_ENTITY_TYPES, type Database, type QboConnection } from '../../db/schema.ts';
+import type { MetricsResponse } from '../../routes/quickbooks.schemas.ts';
+import { OAUTH_PATH_MARKER } from './status.ts';
+
+export const METRICS_WINDOW_MS = 24 * 3600_000;
+export const ALERT_THRESHOLDS = Object.freeze({
+  refreshTokenExpiringDays: 14,
+  throttleRate: 0.05,
+  webhookLagSeconds: 15 * 60,
+});
+
+/**
+ * How a token-endpoint row says what it was for: the container logs refreshes with this
+ * pseudo-query (the grant type travels in the form body, which is never logged).
+ */
+export const REFRESH_PATH_SUFFIX = '?grant_type=refresh_token';
+export const EXCHANGE_PATH_SUFFIX = '?grant_type=authorization_code';
+
+export async function computeMetrics(
+  db: Kysely<Database>,
+  connection: QboConnection | null,
+  opts: { now: number },
+): Promise<MetricsResponse> {
+  const to = new Date(opts.now);
+  const from = new Date(opts.now - METRICS_WINDOW_MS);
+  const realmId = connection?.realm_id ?? null;
+  const [api, refreshes, webhooks, cursors, tokens] = await Promise.all([
+    realmId ? apiStats(db, realmId, from) : null,
+    realmId ? refreshStats(db, realmId, from) : null,
+    webhookStats(db, realmId, from, opts.now),
+    realmId
+      ? db.selectFrom('qbo_sync_cursors').selectAll().where('realm_id', '=', realmId).execute()
+      : [],
+    realmId
+      ? db
+          .selectFrom('qbo_tokens')
+          .select(['refresh_token_expires_at', 'refresh_token_hard_expires_at'])
+          .where('realm_id', '=', realmId)
+          .executeTakeFirst()
+      : undefined,
+  ]);
+
+  const calls = api?.calls ?? 0;
+  const throttleRate = calls ? (api?.throttled ?? 0) / calls : 0;
+  const errorRate = calls ? (api?.errors ?? 0) / calls : 0;
+
+  const expiries = [tokens?.refresh_token_expires_at, tokens?.refresh_token_hard_expires_at]
+    .filter((d): d is Date => d instanceof Date)
+    .map((d) => d.getTime());
+  const daysLeft = expiries.length ? (Math.min(...expiries) - opts.now) / 86_400_000 : null;
+
+  const byEntity = new Map(cursors.map((c) => [c.entity_type, c]));
+  const syncLag = QBO_ENTITY_TYPES.map((entity) => {
+    const c = byEntity.get(entity);
+    const times = [c?.last_cdc_at, c?.last_full_sync_at, c?.last_webhook_at]
+      .filter((d): d is Date => d instanceof Date)
+      .map((d) => d.getTime());
+    const last = times.length ? Math.max(...times) : null;
+    return {
+      entity_type: entity,
+      last_synced_at: last === null ? null : new Date(last).toISOString(),
+      lag_seconds: last === null ? null : Math.max(0, Math.round((opts.now - last) / 1000)),
+      status: c?.status ?? 'idle',
+    };
+  });
+
+  const needsReauth = connection?.status === 'needs_reauth';
+  const T = ALERT_THRESHOLDS;
+  return {
+    realm_id: realmId,
+    window: { from: from.toISOString(), to: to.toISOString(), hours: METRICS_WINDOW_MS / 3600_000 },
+    api: {
+      calls,
+      errors: api?.errors ?? 0,
+      throttled: api?.throttled ?? 0,
+      error_rate: round4(errorRate),
+      throttle_rate: round4(throttleRate),
+      latency_ms: { p50: api?.p50 ?? null, p95: api?.p95 ?? null, p99: api?.p99 ?? null },
+    },
+    token_refreshes: refreshes ?? { total: 0, success: 0, invalid_grant: 0, error: 0 },
+    webhooks,
+    sync_lag: syncLag,
+    alerts: {
+      needs_reauth: {
+        active: needsReauth,
+        threshold: 1,
+        value: needsReauth ? 1 : 0,
+        message: needsReauth
+          ? 'QuickBooks refused the refresh token: reconnect the company'
+          : 'tokens are accepted',
+      },
+      refresh_token_expiring: {
+        active: daysLeft !== null && daysLeft < T.refreshTokenExpiringDays,
+        threshold: T.refreshTokenExpiringDays,
+        value: daysLeft === null ? null : Math.round(daysLeft * 10) / 10,
+        message:
+          daysLeft === null
+            ? 'no refresh token stored'
+            : `the refresh token expires in ${daysLeft.toFixed(1)} days (alert below ${T.refreshTokenExpiringDays})`,
+      },
+      throttle_rate_high: {
+        active: throttleRate > T.throttleRate,
+        threshold: T.throttleRate,
+        value: round4(throttleRate),
+        message: `${(throttleRate * 100).toFixed(1)} % of API calls in 24 h were throttled (alert above ${T.throttleRate * 100} %)`,
+      },
+      webhook_lag_high: {
+        active: webhooks.lag_seconds > T.webhookLagSeconds,
+        threshold: T.webhookLagSeconds,
+        value: webhooks.lag_seconds,
+        message: `the oldest unprocessed webhook event is ${webhooks.lag_seconds} s old (alert above ${T.webhookLagSeconds} s)`,
+      },
+    },
+  };
+}
+
+interface ApiStats {
+  calls: number;
+  errors: number;
+  throttled: number;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+}
+
+/**
+ * Accounting API attempts (token-endpoint rows excluded). Each HTTP attempt counts, retries
+ * included: a 503 that a retry then fixed still shows in the error rate — that is the health
+ * of QBO as seen on the wire. Errors are status >= 400 or no response at all.
+ */
+async function apiStats(db: Kysely<Database>, realmId: string, from: Date): Promise<ApiStats> {
+  const row = await db
+    .selectFrom('qbo_request_log')
+    .select([
+      sql<string>`count(*)`.as('calls'),
+      sql<string>`count(*) filter (where status is null or status >= 400)`.as('errors'),
+      sql<string>`count(*) filter (where status = 429)`.as('throttled'),
+      sql<string | null>`percentile_cont(0.5) within group (order by duration_ms)`.as('p50'),
+      sql<string | null>`percentile_cont(0.95) within group (order by duration_ms)`.as('p95'),
+      sql<string | null>`percentile_cont(0.99) within group (order by duration_ms)`.as('p99'),
+    ])
+    .where('realm_id', '=', realmId)
+    .where('created_at', '>', from)
+    .where('path', 'not like', `%${OAUTH_PATH_MARKER}%`)
+    .executeTakeFirstOrThrow();
+  const ms = (v: string | number | null) => (v === null ? null : Math.round(Number(v)));
+  return {
+    calls: Number(row.calls),
+    errors: Number(row.errors),
+    throttled: Number(row.throttled),
+    p50: ms(row.p50),
+    p95: ms(row.p95),
+    p99: ms(row.p99),
+  };
+}
+
+async function refreshStats(
+  db: Kysely<Database>,
+  realmId: string,
+  from: Date,
+): Promise<MetricsResponse['token_refreshes']> {
+  const row = await db
+    .selectFrom('qbo_request_log')
+    .select([
+      sql<string>`count(*)`.as('total'),
+      sql<string>`count(*) filter (where status between 200 and 299)`.as('success'),
+      sql<string>`count(*) filter (where qbo_error_code = 'invalid_grant')`.as('invalid_grant'),
+    ])
+    .where('realm_id', '=', realmId)
+    .where('created_at', '>', from)
+    .where('path', 'like', `%${REFRESH_PATH_SUFFIX}`)
+    .executeTakeFirstOrThrow();
+  const total = Number(row.total);
+  const success = Number(row.success);
+  const invalidGrant = Number(row.invalid_grant);
+  return { total, success, invalid_grant: invalidGrant, error: total - success - invalidGrant };
+}
+
+async function webhookStats(
+  db: Kysely<Database>,
+  realmId: string | null,
+  from: Date,
+  now: number,
+): Promise<MetricsResponse['webhooks']> {
+  let q = db
+    .selectFrom('qbo_webhook_events')
+    .select([
+      sql<string>`count(*) filter (where received_at > ${from})`.as('received'),
+      sql<string>`count(*) filter (where received_at > ${from} and status = 'processed')`.as(
+        'processed',
+      ),
+      sql<string>`count(*) filter (where received_at > ${from} and status = 'failed')`.as('failed'),
+      sql<string>`count(*) filter (where received_at > ${from} and status = 'rejected')`.as(
+        'rejected',
+      ),
+      sql<string>`count(*) filter (where status in ('pending', 'processing'))`.as('pending'),
+      sql<Date | null>`min(received_at) filter (where status in ('pending', 'processing'))`.as(
+        'oldest_pending',
+      ),
+      sql<
+        string | null
+      >`percentile_cont(0.5) within group (order by extract(epoch from processed_at - received_at)) filter (where status = 'processed' and processed_at > ${from})`.as(
+        'p50',
+      ),
+      sql<
+        string | null
+      >`percentile_cont(0.95) within group (order by extract(epoch from processed_at - received_at)) filter (where status = 'processed' and processed_at > ${from})`.as(
+        'p95',
+      ),
+    ]);
+  // Events without a realm (unsigned or unreadable deliveries) count for the service as a
+  // whole only when no realm is selected.
+  q = realmId === null ? q : q.where('realm_id', '=', realmId);
+  const row = await q.executeTakeFirstOrThrow();
+  const oldest = row.oldest_pending === null ? null : new Date(row.oldest_pending).getTime();
+  const sec = (v: string | number | null) => (v === null ? null : Math.round(Number(v) * 10) / 10);
+  return {
+    received: Number(row.received),
+    processed: Number(row.processed),
+    failed: Number(row.failed),
+    rejected: Number(row.rejected),
+    pending: Number(row.pending),
+    lag_seconds: oldest === null ? 0 : Math.max(0, Math.round((now - oldest) / 1000)),
+    processing_seconds: { p50: sec(row.p50), p95: sec(row.p95) },
+  };
+}
+
+function round4(x: number): number {
+  return Math.round(x * 10_000) / 10_000;
+}

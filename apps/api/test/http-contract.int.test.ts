@@ -1,0 +1,212 @@
+// The HTTP contract at the edges: authentication on every admin route, the admin session,
+// actionable 4xx answers for bad input, and one error shape everywhere.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ErrorResponse, StatusResponse } from '../src/routes/quickbooks.schemas.ts';
+import { forEachDatabase } from './db-helpers.ts';
+import {
+  Browser,
+  addCompany,
+  connectRealm,
+  leaks,
+  login,
+  startTestSandbox,
+  startTestService,
+  type Sandbox,
+  type TestService,
+} from './service-harness.ts';
+
+const ADMIN_ROUTES = [
+  ['GET', '/api/quickbooks/connect'],
+  ['POST', '/api/quickbooks/disconnect'],
+  ['GET', '/api/quickbooks/status'],
+  ['POST', '/api/quickbooks/refresh'],
+  ['GET', '/api/quickbooks/test-connection'],
+  ['GET', '/api/quickbooks/request-log'],
+  ['GET', '/api/quickbooks/metrics'],
+] as const;
+
+let sandbox: Sandbox;
+beforeAll(async () => {
+  sandbox = await startTestSandbox();
+});
+afterAll(async () => {
+  await sandbox?.close();
+});
+
+forEachDatabase((t) => {
+  let svc: TestService;
+  let realmId: string;
+  beforeAll(async () => {
+    svc = await startTestService(t().db, sandbox);
+    realmId = addCompany(sandbox, 'Contract Co').realmId;
+    await connectRealm(svc, realmId);
+  });
+  afterAll(async () => {
+    await svc?.close();
+  });
+
+  const json = async (res: Response) => {
+    const text = await res.text();
+    return text ? JSON.parse(text) : null;
+  };
+
+  it('every admin route answers 401 without credentials or with a wrong token', async () => {
+    for (const [method, path] of ADMIN_ROUTES) {
+      const variants: Record<string, string>[] = [
+        {},
+        { authorization: 'Bearer not-the-token' },
+        { authorization: 'Basic abc' },
+      ];
+      for (const headers of variants) {
+        const res = await svc.fetch(path, { method, headers });
+        expect(res.status, `${method} ${path}`).toBe(401);
+        const body = ErrorResponse.parse(await json(res));
+        expect(body.error.code).toBe('unauthorized');
+        expect(body.error.message).toMatch(/ADMIN_API_TOKEN/);
+      }
+    }
+    // /callback is not admin-authenticated: it answers with a redirect, never a 401.
+    const cb = await svc.fetch('/api/quickbooks/callback?state=x&code=y&realmId=1');
+    expect(cb.status).toBe(302);
+  });
+
+  it('a browser logs in with the admin token, uses the session cookie, and logs out', async () => {
+    const wrong = await svc.fetch('/api/admin/session', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: 'guess' }),
+    });
+    expect(wrong.status).toBe(401);
+    expect((await json(wrong)).error.code).toBe('invalid_admin_token');
+    expect(wrong.headers.getSetCookie()).toEqual([]);
+
+    const browser = await login(svc);
+    const res = await svc.fetch('/api/admin/session', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: svc.adminToken }),
+    });
+    const cookie = res.headers.getSetCookie()[0]!;
+    expect(cookie).toMatch(/^qbo_admin_session=/);
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Lax/);
+    expect(cookie).toMatch(/Path=\//);
+
+    const status = await svc.fetch('/api/quickbooks/status', { browser });
+    expect(status.status).toBe(200);
+    StatusResponse.parse(await json(status));
+
+    // A tampered cookie is worth nothing.
+    const forged = new Browser();
+    forged.cookies.set(
+      'qbo_admin_session',
+      browser.cookies.get('qbo_admin_session')!.replace(/.$/, 'x'),
+    );
+    expect((await svc.fetch('/api/quickbooks/status', { browser: forged })).status).toBe(401);
+
+    const out = await svc.fetch('/api/admin/session', { method: 'DELETE', browser });
+    expect(out.status).toBe(204);
+    expect(browser.cookies.has('qbo_admin_session')).toBe(false);
+    expect((await svc.fetch('/api/quickbooks/status', { browser })).status).toBe(401);
+  });
+
+  it('a session expires after 12 hours', async () => {
+    const browser = await login(svc);
+    svc.clock.advance(12 * 3600_000 + 1000);
+    try {
+      expect((await svc.fetch('/api/quickbooks/status', { browser })).status).toBe(401);
+    } finally {
+      svc.clock.advance(-(12 * 3600_000 + 1000));
+    }
+  });
+
+  it('a cookie-authenticated POST from another site is refused', async () => {
+    const browser = await login(svc);
+    const res = await svc.fetch(`/api/quickbooks/refresh?realmId=${realmId}`, {
+      method: 'POST',
+      headers: { origin: 'https://evil.example' },
+      browser,
+    });
+    expect(res.status).toBe(403);
+    expect((await json(res)).error.code).toBe('cross_origin_request');
+  });
+
+  it('bad input gets a 4xx naming the field and how to fix it', async () => {
+    const cases: [string, string, number, RegExp][] = [
+      ['GET', '/api/quickbooks/status?realmId=not%20a%20realm', 400, /realmId/],
+      ['GET', '/api/quickbooks/status?realmid=123', 400, /realmid/],
+      ['GET', '/api/quickbooks/status?realmId=1&realmId=2', 400, /realmId/],
+      ['GET', '/api/quickbooks/connect?foo=bar', 400, /foo/],
+      ['POST', '/api/quickbooks/disconnect?realmId=%24%24', 400, /realmId/],
+      ['POST', '/api/quickbooks/refresh?realmId=', 400, /realmId/],
+      ['GET', '/api/quickbooks/test-connection?realmId=a/b', 400, /realmId/],
+      ['GET', '/api/quickbooks/metrics?window=7d', 400, /window/],
+      ['GET', '/api/quickbooks/request-log?status=teapot', 400, /status/],
+      ['GET', '/api/quickbooks/request-log?limit=0', 400, /limit/],
+      ['GET', '/api/quickbooks/request-log?limit=5000', 400, /limit/],
+      ['GET', '/api/quickbooks/request-log?limit=ten', 400, /limit/],
+      ['GET', '/api/quickbooks/request-log?from=yesterday', 400, /from.*ISO 8601/],
+      ['GET', '/api/quickbooks/request-log?to=2026-13-01', 400, /to/],
+      [
+        'GET',
+        '/api/quickbooks/request-log?from=2026-02-02T00:00:00Z&to=2026-02-01T00:00:00Z',
+        400,
+        /from must not be after to/,
+      ],
+      ['GET', '/api/quickbooks/request-log?method=G3T', 400, /method/],
+      ['GET', '/api/quickbooks/request-log?cursor=garbage', 400, /cursor/],
+      ['GET', '/api/quickbooks/nope', 404, /no route/],
+    ];
+    for (const [method, path, status, message] of cases) {
+      const res = await svc.admin(method, path);
+      expect(res.status, `${method} ${path}`).toBe(status);
+      const body = ErrorResponse.parse(res.body);
+      expect(body.error.message, `${method} ${path}`).toMatch(message);
+    }
+  });
+
+  it('the session endpoint refuses a malformed body with a clear message', async () => {
+    const post = (body: string, type = 'application/json') =>
+      svc.fetch('/api/admin/session', { method: 'POST', headers: { 'content-type': type }, body });
+    const cases: [Response, number, string][] = [
+      [await post('{"token":'), 400, 'invalid_json'],
+      [await post('{}'), 400, 'invalid_request'],
+      [await post('{"token":""}'), 400, 'invalid_request'],
+      [await post('{"token":"x","extra":1}'), 400, 'invalid_request'],
+      [await post('token=x', 'text/plain'), 415, 'unsupported_media_type'],
+    ];
+    for (const [res, status, code] of cases) {
+      expect(res.status).toBe(status);
+      expect((await json(res)).error.code).toBe(code);
+    }
+  });
+
+  it('a malformed callback still ends on the admin page with an error code', async () => {
+    const browser = await login(svc);
+    const long = 'x'.repeat(5000);
+    for (const q of [`state=${long}`, 'realmId=bad%20realm', 'code=a&code=b']) {
+      const res = await svc.fetch(`/api/quickbooks/callback?${q}`, { browser });
+      expect(res.status).toBe(302);
+      expect(res.headers.get('location')).toBe('/admin?qbo_error=invalid_callback');
+    }
+  });
+
+  it('the /admin page is served without authentication and links to the status API', async () => {
+    const res = await svc.fetch('/admin?qbo_error=%3Cscript%3E');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/text\/html/);
+    const html = await res.text();
+    expect(html).toContain('href="/api/quickbooks/status"');
+    expect(html).not.toContain('<script>');
+  });
+
+  it('no response or log line ever contains a token, code or secret', async () => {
+    // Exercise the routes that handle tokens once more, then search everything recorded.
+    for (const [method, path] of ADMIN_ROUTES) {
+      if (path.endsWith('/disconnect')) continue;
+      await svc.admin(method, `${path}?realmId=${realmId}`);
+    }
+    expect(svc.bodies.length).toBeGreaterThan(30);
+    expect(leaks(svc)).toEqual([]);
+  });
+});
