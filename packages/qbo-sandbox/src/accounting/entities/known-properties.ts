@@ -263,6 +263,7 @@ const ITEM = [
   'AssetAccountRef',
   'PrefVendorRef',
   'TrackQtyOnHand',
+  'ItemGroupDetail',
   'QtyOnHand',
   'InvStartDate',
   'ReorderPoint',
