@@ -1,9 +1,18 @@
 import type { FastifyInstance } from 'fastify';
 import type { SandboxContext } from '../core/context.ts';
+import type { SandboxState } from '../core/state.ts';
 import type { Company } from '../core/company.ts';
 import { forgetRealmLimits } from '../limits/limiter.ts';
 import { forgetRealmRequestIds } from '../accounting/requestid.ts';
-import { conflict, jsonBody, notFound, onlyKeys, optNumber, optString } from './validate.ts';
+import {
+  conflict,
+  jsonBody,
+  notFound,
+  onlyKeys,
+  optNumber,
+  optString,
+  type Json,
+} from './validate.ts';
 
 export function companyView(company: Company) {
   return {
@@ -13,6 +22,34 @@ export function companyView(company: Company) {
     country: company.country,
     createdAt: new Date(company.createdAt).toISOString(),
     counts: company.counts(),
+  };
+}
+
+export const COMPANY_KEYS = ['companyName', 'realmId', 'offsetMinutes', 'country'] as const;
+
+/**
+ * The fields a new company may be given (`COMPANY_KEYS`), validated; throws a 400/409
+ * control error naming the field. Shared by `/_sandbox/companies` and `/_sandbox/seed`.
+ */
+export function companyFields(state: SandboxState, body: Json) {
+  const companyName = optString(body, 'companyName', { maxLength: 100 }) ?? 'Sandbox Company_US_1';
+  // Intuit's realm ids are digit strings; letters are allowed so tests can name theirs.
+  const realmId = optString(body, 'realmId', {
+    pattern: /^[A-Za-z0-9_-]{1,64}$/,
+    patternHint: 'must be 1 to 64 letters, digits, "-" or "_"',
+  });
+  const offsetMinutes = optNumber(body, 'offsetMinutes', { integer: true, min: -720, max: 840 });
+  const country = optString(body, 'country', {
+    pattern: /^[A-Z]{2}$/,
+    patternHint: 'must be a two-letter country code such as US',
+  });
+  if (realmId && state.companies.has(realmId))
+    throw conflict(`a company with realmId ${realmId} already exists`);
+  return {
+    companyName,
+    ...(realmId ? { realmId } : {}),
+    ...(offsetMinutes !== undefined ? { offsetMinutes } : {}),
+    ...(country ? { country } : {}),
   };
 }
 
@@ -27,27 +64,8 @@ export function registerCompanyRoutes(app: FastifyInstance, ctx: SandboxContext)
 
   app.post('/_sandbox/companies', async (req, reply) => {
     const body = jsonBody(req);
-    onlyKeys(body, ['companyName', 'realmId', 'offsetMinutes', 'country']);
-    const companyName =
-      optString(body, 'companyName', { maxLength: 100 }) ?? 'Sandbox Company_US_1';
-    // Intuit's realm ids are digit strings; letters are allowed so tests can name theirs.
-    const realmId = optString(body, 'realmId', {
-      pattern: /^[A-Za-z0-9_-]{1,64}$/,
-      patternHint: 'must be 1 to 64 letters, digits, "-" or "_"',
-    });
-    const offsetMinutes = optNumber(body, 'offsetMinutes', { integer: true, min: -720, max: 840 });
-    const country = optString(body, 'country', {
-      pattern: /^[A-Z]{2}$/,
-      patternHint: 'must be a two-letter country code such as US',
-    });
-    if (realmId && state.companies.has(realmId))
-      throw conflict(`a company with realmId ${realmId} already exists`);
-    const company = state.addCompany({
-      companyName,
-      ...(realmId ? { realmId } : {}),
-      ...(offsetMinutes !== undefined ? { offsetMinutes } : {}),
-      ...(country ? { country } : {}),
-    });
+    onlyKeys(body, [...COMPANY_KEYS]);
+    const company = state.addCompany(companyFields(state, body));
     return reply.status(201).send(companyView(company));
   });
 

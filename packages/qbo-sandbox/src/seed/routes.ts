@@ -7,14 +7,13 @@ import {
   jsonBody,
   notFound,
   onlyKeys,
-  optNumber,
-  optString,
   sendControlError,
   type Json,
 } from '../control/validate.ts';
 import { SeedConflictError, seedCompany, type SeedResult } from './generate.ts';
 import { SeedOptionsError, resolveSeedOptions, type SeedOptions } from './options.ts';
 import { registerSnapshotRoutes } from './snapshot-routes.ts';
+import { COMPANY_KEYS, companyFields } from '../control/company-routes.ts';
 
 const SEED_KEYS = [
   'seed',
@@ -95,30 +94,13 @@ function registerSeedRoutes(app: FastifyInstance, ctx: SandboxContext): void {
 
   app.post('/_sandbox/seed', async (req, reply) => {
     const body = jsonBody(req);
-    onlyKeys(body, [...SEED_KEYS, 'companyName', 'realmId', 'offsetMinutes', 'country']);
-    const companyName =
-      optString(body, 'companyName', { maxLength: 100 }) ?? 'Sandbox Company_US_1';
-    const realmId = optString(body, 'realmId', {
-      pattern: /^[A-Za-z0-9_-]{1,64}$/,
-      patternHint: 'must be 1 to 64 letters, digits, "-" or "_"',
-    });
-    const offsetMinutes = optNumber(body, 'offsetMinutes', { integer: true, min: -720, max: 840 });
-    const country = optString(body, 'country', {
-      pattern: /^[A-Z]{2}$/,
-      patternHint: 'must be a two-letter country code such as US',
-    });
-    if (realmId && state.companies.has(realmId))
-      throw conflict(`a company with realmId ${realmId} already exists`);
+    onlyKeys(body, [...SEED_KEYS, ...COMPANY_KEYS]);
+    const fields = companyFields(state, body);
     const options = seedOptions(body);
     // Validate before creating the company, so a bad request leaves nothing behind.
     answering(() => resolveSeedOptions(options));
-    const company = state.addCompany({
-      companyName,
-      ...(realmId ? { realmId } : {}),
-      ...(offsetMinutes !== undefined ? { offsetMinutes } : {}),
-      ...(country ? { country } : {}),
-    });
+    const company = state.addCompany(fields);
     const result = answering(() => seedCompany(company, options));
-    return reply.status(201).send(view(result, companyName));
+    return reply.status(201).send(view(result, fields.companyName));
   });
 }
