@@ -461,3 +461,14 @@ function deepFreeze<T>(value: T): T {
   }
   return value;
 }
+
+/** For entry points: the config, or every problem printed and exit code 1. */
+export function loadConfigOrExit(env: Env = process.env): AppConfig {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(err.message);
+    process.exit(1);
+  }
+}

@@ -10,9 +10,8 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Sandbox } from 'qbo-sandbox';
 import {
-  ConfigError,
   intuitUrls,
-  loadConfig,
+  loadConfigOrExit,
   redactedConfig,
   type AppConfig,
   type IntuitConfig,
@@ -26,14 +25,7 @@ import {
   type Container,
 } from './infra/container.ts';
 
-let config: AppConfig;
-try {
-  config = loadConfig();
-} catch (err) {
-  if (!(err instanceof ConfigError)) throw err;
-  console.error(err.message);
-  process.exit(1);
-}
+const config: AppConfig = loadConfigOrExit();
 
 const logger = createLogger(config.logLevel);
 logger.info({ config: redactedConfig(config) }, 'starting qbo-sync');

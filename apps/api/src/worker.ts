@@ -3,17 +3,10 @@
 // deleting qbo_request_log rows older than QBO_REQUEST_LOG_RETENTION_DAYS, hourly. Sync and
 // webhook consumers join it as they land. In the embedded default `npm start` does this
 // work in-process (PGlite allows one process per data directory).
-import { ConfigError, loadConfig, type AppConfig } from './config.ts';
+import { loadConfigOrExit, type AppConfig } from './config.ts';
 import { createLogger, openDatabase, startRequestLogPruning } from './infra/container.ts';
 
-let config: AppConfig;
-try {
-  config = loadConfig();
-} catch (err) {
-  if (!(err instanceof ConfigError)) throw err;
-  console.error(err.message);
-  process.exit(1);
-}
+const config: AppConfig = loadConfigOrExit();
 if (!config.databaseUrl) {
   console.error(
     'worker.ts is for the scaled mode and needs DATABASE_URL; in the embedded default, `npm start` runs the worker in-process (PGlite allows one process per data directory)',

@@ -9,6 +9,7 @@ import {
   type LockLease,
 } from '../lib/quickbooks/ports.ts';
 import { RedisScript } from './redis.ts';
+import { sleep } from './sleep.ts';
 
 abstract class BaseLock implements Lock {
   abstract acquire(key: string, options: LockAcquireOptions): Promise<LockLease>;
@@ -216,20 +217,6 @@ export class RedisLock extends BaseLock {
       },
     };
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal!.reason as Error);
-    };
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** The Redis lock when the process has Redis (scaled mode), the in-process mutex otherwise. */

@@ -17,6 +17,7 @@ import {
   type RateLimiter,
 } from '../lib/quickbooks/ports.ts';
 import { RedisScript } from './redis.ts';
+import { sleep } from './sleep.ts';
 
 function checkPolicy(policy: RateLimitPolicy): void {
   const ok =
@@ -313,20 +314,6 @@ export class RedisRateLimiter implements RateLimiter {
       }
     };
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal!.reason as Error);
-    };
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** Redis-backed when the process has Redis (shared by every process), in-memory otherwise. */
