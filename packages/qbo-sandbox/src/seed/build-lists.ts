@@ -1,4 +1,5 @@
 import type { QboObject } from '../core/company.ts';
+import { defaultCompanyInfo } from '../accounting/entities/company-info.ts';
 import { ACCOUNTS, PAYMENT_METHODS, TERMS } from './chart.ts';
 import { HOUR, USD, money, type SeedContext, type SeedRow } from './context.ts';
 import {
@@ -276,28 +277,13 @@ export function buildCompanyInfo(ctx: SeedContext, startDate: string): void {
   const existing = company.table('CompanyInfo').values().next().value?.data;
   const at = ctx.base + 8 * HOUR;
   const data = {
-    CompanyName: company.companyName,
-    LegalName: company.companyName,
+    ...defaultCompanyInfo(company, 'Landscaping Services'),
     CompanyAddr: companyAddr,
     CustomerCommunicationAddr: { ...companyAddr },
     LegalAddr: { ...companyAddr },
     PrimaryPhone: { FreeFormNumber: phone(rng) },
     CompanyStartDate: startDate,
-    FiscalYearStartMonth: 'January',
-    Country: company.country,
     Email: { Address: emailFor(company.companyName, 0) },
-    WebAddr: {},
-    SupportedLanguages: 'en',
-    NameValue: [
-      { Name: 'NeoEnabled', Value: 'true' },
-      { Name: 'IndustryType', Value: 'Landscaping Services' },
-      { Name: 'CompanyType', Value: 'Other' },
-      { Name: 'SubscriptionStatus', Value: 'SUBSCRIBED' },
-      { Name: 'OfferingSku', Value: 'QuickBooks Online Plus' },
-      { Name: 'PayrollFeature', Value: 'false' },
-      { Name: 'AccountantFeature', Value: 'false' },
-      { Name: 'IsQbdtMigrated', Value: 'false' },
-    ],
     ...ctx.head(existing?.Id ?? '1', at),
   } as unknown as QboObject;
   ctx.add('CompanyInfo', data, at);

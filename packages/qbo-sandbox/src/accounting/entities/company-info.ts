@@ -18,8 +18,11 @@ const MONTHS = [
   'December',
 ];
 
-/** Intuit "CompanyInfo" reference: the fields a sandbox company shows. */
-function defaultCompanyInfo(company: Company): Fields {
+/**
+ * Intuit "CompanyInfo" reference: the fields a sandbox company shows. Seeded companies
+ * start from it and replace the address, phone, e-mail, start date and industry.
+ */
+export function defaultCompanyInfo(company: Company, industryType = 'Other'): Fields {
   const addr = {
     Id: '1',
     Line1: '123 Sierra Way',
@@ -45,7 +48,7 @@ function defaultCompanyInfo(company: Company): Fields {
     SupportedLanguages: 'en',
     NameValue: [
       { Name: 'NeoEnabled', Value: 'true' },
-      { Name: 'IndustryType', Value: 'Other' },
+      { Name: 'IndustryType', Value: industryType },
       { Name: 'CompanyType', Value: 'Other' },
       { Name: 'SubscriptionStatus', Value: 'SUBSCRIBED' },
       { Name: 'OfferingSku', Value: 'QuickBooks Online Plus' },
