@@ -24,8 +24,6 @@ export const billSpec: EntitySpec = {
   voidable: false,
   build({ fields, existing, op }) {
     const { company } = op;
-    if (fields.VendorRef === undefined || fields.VendorRef === null)
-      throw requiredParam('VendorRef');
     const vendor = resolveRef(company, 'Vendor', fields.VendorRef, 'VendorRef');
     if (fields.Line === undefined || fields.Line === null) throw requiredParam('Line');
     const { lines, total } = normaliseExpenseLines(company, fields.Line);

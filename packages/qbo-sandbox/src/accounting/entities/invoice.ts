@@ -64,8 +64,6 @@ export const invoiceSpec: EntitySpec = {
   voidable: true,
   build({ fields, existing, op }) {
     const { company } = op;
-    if (fields.CustomerRef === undefined || fields.CustomerRef === null)
-      throw requiredParam('CustomerRef');
     const customer = resolveRef(company, 'Customer', fields.CustomerRef, 'CustomerRef');
     if (fields.Line === undefined || fields.Line === null) throw requiredParam('Line');
     const { lines, total } = normaliseSalesLines(company, fields.Line);

@@ -50,8 +50,6 @@ export const paymentSpec: EntitySpec = {
   voidable: true,
   build({ fields, existing, op }) {
     const { company } = op;
-    if (fields.CustomerRef === undefined || fields.CustomerRef === null)
-      throw requiredParam('CustomerRef');
     const customer = resolveRef(company, 'Customer', fields.CustomerRef, 'CustomerRef');
     const totalAmt = decimal(fields.TotalAmt, 'TotalAmt');
     if (!totalAmt) throw requiredParam('TotalAmt');
