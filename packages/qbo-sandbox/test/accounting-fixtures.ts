@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
 import type { TestSandbox } from './helpers.ts';
-
-const RECORDINGS = '/work/shared/qbo-recordings/qbo_api';
+import { recordingJson } from './recordings.ts';
 
 export interface Recording {
   request: { method: string; path_and_query: string; body: any };
@@ -9,7 +7,7 @@ export interface Recording {
 }
 
 export function recording(name: string): Recording {
-  return JSON.parse(readFileSync(`${RECORDINGS}/${name}.json`, 'utf8')) as Recording;
+  return recordingJson<Recording>(`qbo_api/${name}.json`);
 }
 
 const kind = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);

@@ -1,11 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../src/index.ts';
+import { recordingJson } from './recordings.ts';
 import { connect, controlClient, type Connection } from './sandbox-clients.ts';
 
-const recorded = JSON.parse(
-  readFileSync('/work/shared/qbo-recordings/qbo_api/batch/basic.json', 'utf8'),
-) as { request: { body: any }; response: { status: number; headers: any; body: any } };
+const recorded = recordingJson<{
+  request: { body: any };
+  response: { status: number; headers: any; body: any };
+}>('qbo_api/batch/basic.json');
 const recordedItems = recorded.response.body.BatchItemResponse as any[];
 
 let sandbox: Sandbox;

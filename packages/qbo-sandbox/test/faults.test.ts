@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../src/index.ts';
+import { recordingText } from './recordings.ts';
 import { connect, controlClient, http, type Connection } from './sandbox-clients.ts';
 
 let sandbox: Sandbox;
@@ -64,10 +64,7 @@ describe('fault injection', () => {
     const xml = await companyInfo(c);
     expect(xml.status).toBe(429);
     expect(xml.headers.get('content-type')).toBe('application/xml');
-    const fixture = readFileSync(
-      '/work/shared/qbo-recordings/quickbooks-ruby/fixtures/too_many_requests_error.xml',
-      'utf8',
-    );
+    const fixture = recordingText('quickbooks-ruby/fixtures/too_many_requests_error.xml');
     const withoutTime = (s: string) => s.replace(/time="[^"]*"/, 'time=""').trim();
     expect(withoutTime(xml.text)).toBe(withoutTime(fixture));
 

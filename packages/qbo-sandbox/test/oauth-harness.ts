@@ -1,11 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import type { Sandbox } from '../src/index.ts';
 import { authorizeInBrowser } from './oauth-browser.ts';
+import { recordingJson } from './recordings.ts';
 
-export const RECORDINGS = new URL('../../../../shared/qbo-recordings/', import.meta.url);
-export const recording = (path: string): Record<string, unknown> =>
-  JSON.parse(readFileSync(new URL(path, RECORDINGS), 'utf8'));
+export const recording = (path: string): Record<string, unknown> => recordingJson(path);
 
 export const HOUR = 3600_000;
 export const REDIRECT = 'https://app.example.com/qbo/callback';

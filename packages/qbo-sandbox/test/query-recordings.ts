@@ -1,9 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { Company, EntityName, QboObject } from '../src/core/company.ts';
-
-/** Real QBO traffic recorded by minimul/qbo_api (see shared/qbo-recordings/README.md). */
-const ROOT = fileURLToPath(new URL('../../../../shared/qbo-recordings/qbo_api/', import.meta.url));
+import { recordingJson } from './recordings.ts';
 
 export interface Recording {
   request: { method: string; path_and_query: string; path_and_query_inferred?: string };
@@ -11,7 +7,8 @@ export interface Recording {
 }
 
 export function recording(name: string): Recording {
-  return JSON.parse(readFileSync(`${ROOT}${name}.json`, 'utf8')) as Recording;
+  // Real QBO traffic recorded by minimul/qbo_api (fixtures/qbo-recordings/README.md).
+  return recordingJson<Recording>(`qbo_api/${name}.json`);
 }
 
 /** The recorded request path with the realm put back, e.g. `/query?query=SELECT…`. */

@@ -1,9 +1,9 @@
 import { createHmac } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestSandbox, type TestSandbox } from './helpers.ts';
+import { recordingJson } from './recordings.ts';
 import { startReceiver, sleep } from './webhooks-receiver.ts';
 import { issueTokens } from '../src/oauth/tokens.ts';
 import { signPayload, verifySignature } from '../src/webhooks/signer.ts';
@@ -11,9 +11,7 @@ import { buildLegacyBody } from '../src/webhooks/payloads.ts';
 import type { Company, EntityName, QboObject } from '../src/core/company.ts';
 import type { DeepPartial, SandboxConfig } from '../src/config.ts';
 
-const RECORDINGS = path.resolve(import.meta.dirname, '../../../../shared/qbo-recordings');
-const fixture = (name: string) =>
-  JSON.parse(readFileSync(path.join(RECORDINGS, 'intuit-dotnet-sdk/webhooks', name), 'utf8'));
+const fixture = (name: string) => recordingJson(`intuit-dotnet-sdk/webhooks/${name}`);
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

@@ -1,6 +1,6 @@
 /**
  * QBO faults. Every error the Accounting API answers is built here so the shapes stay
- * identical to the recordings in shared/qbo-recordings (qbo_api/error/*, batch/basic).
+ * identical to the recordings in fixtures/qbo-recordings (qbo_api/error/*, batch/basic).
  */
 export type FaultType =
   'ValidationFault' | 'SystemFault' | 'AuthenticationFault' | 'AuthorizationFault' | 'SERVICE';

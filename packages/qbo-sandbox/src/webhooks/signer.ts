@@ -4,7 +4,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * The `intuit-signature` header: base64(HMAC-SHA256(key = the app's verifier token,
  * message = the raw request body)), both as UTF-8 (docs "Validate webhook notifications";
  * .NET SDK WebhooksService.VerifyPayload and its test vector in
- * shared/qbo-recordings/intuit-dotnet-sdk/webhooks/eventNotifications_verify.json).
+ * fixtures/qbo-recordings/intuit-dotnet-sdk/webhooks/eventNotifications_verify.json).
  */
 export function signPayload(body: string, verifierToken: string): string {
   return createHmac('sha256', verifierToken).update(body, 'utf8').digest('base64');
