@@ -161,7 +161,9 @@ describe('PGlite data directory', () => {
     }
     await expect(fs.stat(`${dir}.lock`)).rejects.toThrow(/ENOENT/);
     await fs.rm(path.dirname(dir), { recursive: true, force: true });
-  });
+    // A fresh on-disk PGlite runs initdb in WebAssembly: ~4 s alone, far more on a busy
+    // 2-core machine.
+  }, 120_000);
 
   it('a directory in use by another live process is refused with a way out', async () => {
     const dir = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'qbo-sync-pglite-')), 'pglite');
