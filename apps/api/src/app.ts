@@ -4,7 +4,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type pino from 'pino';
 import { installErrorHandling } from './http/errors.ts';
-import { sanitizeLogPath } from './lib/quickbooks/request-log.ts';
+import { sanitizeLogPath } from './lib/quickbooks/client/request-log.ts';
 import { registerRoutes, type RouteDeps } from './routes/index.ts';
 
 export interface AppDeps extends RouteDeps {

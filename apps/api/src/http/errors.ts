@@ -6,16 +6,20 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ZodError, type z } from 'zod';
 import { LockTimeoutError } from '../lib/quickbooks/ports.ts';
-import { OAuthClientError, OAuthGrantError, OAuthTransientError } from '../lib/quickbooks/oauth.ts';
-import { ReauthRequiredError } from '../lib/quickbooks/token-store.ts';
+import {
+  OAuthClientError,
+  OAuthGrantError,
+  OAuthTransientError,
+} from '../lib/quickbooks/connection/oauth.ts';
+import { ReauthRequiredError } from '../lib/quickbooks/connection/token-store.ts';
 import {
   QboAuthError,
   QboError,
   QboFault,
   QboNetworkError,
   QboThrottledError,
-} from '../lib/quickbooks/errors.ts';
-import { InvalidCursorError } from '../lib/quickbooks/request-log.ts';
+} from '../lib/quickbooks/client/errors.ts';
+import { InvalidCursorError } from '../lib/quickbooks/client/request-log.ts';
 
 /** Every code this API answers with, and its status. The list is the contract: docs/api.md. */
 export const ERROR_STATUS = {

@@ -9,14 +9,18 @@ import type { AppDeps } from '../app.ts';
 import type { AppConfig, IntuitConfig, LogLevel } from '../config.ts';
 import type { Database } from '../db/schema.ts';
 import { AdminAuth } from '../http/admin-auth.ts';
-import { QboApiClient, type QboApiClientDeps } from '../lib/quickbooks/api-client.ts';
+import { QboApiClient, type QboApiClientDeps } from '../lib/quickbooks/client/api-client.ts';
 import { EXCHANGE_PATH_SUFFIX, REFRESH_PATH_SUFFIX } from '../lib/quickbooks/metrics.ts';
-import { ACCOUNTING_SCOPE, QboOAuth, type HttpAttempt } from '../lib/quickbooks/oauth.ts';
-import { deriveOAuthStateSecret } from '../lib/quickbooks/oauth-state.ts';
+import {
+  ACCOUNTING_SCOPE,
+  QboOAuth,
+  type HttpAttempt,
+} from '../lib/quickbooks/connection/oauth.ts';
+import { deriveOAuthStateSecret } from '../lib/quickbooks/connection/oauth-state.ts';
 import { systemClock, type Clock, type Lock, type RateLimiter } from '../lib/quickbooks/ports.ts';
-import { pruneExpiredRequestLog, writeRequestLog } from '../lib/quickbooks/request-log.ts';
-import { TokenCipher, type TokenKeyring } from '../lib/quickbooks/token-cipher.ts';
-import { TokenStore } from '../lib/quickbooks/token-store.ts';
+import { pruneExpiredRequestLog, writeRequestLog } from '../lib/quickbooks/client/request-log.ts';
+import { TokenCipher, type TokenKeyring } from '../lib/quickbooks/connection/token-cipher.ts';
+import { TokenStore } from '../lib/quickbooks/connection/token-store.ts';
 import { createDatabase, databaseOptionsFromConfig, type DatabaseHandle } from './db.ts';
 import { createLock } from './lock.ts';
 import { migrate } from './migrate.ts';

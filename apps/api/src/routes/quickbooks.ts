@@ -11,19 +11,22 @@ import type { Database, QboConnection, QboEnvironment } from '../db/schema.ts';
 import type { AdminAuth } from '../http/admin-auth.ts';
 import { readCookie, setCookie } from '../http/admin-auth.ts';
 import { HttpError, parseInput, toHttpError } from '../http/errors.ts';
-import type { QboApiClient } from '../lib/quickbooks/api-client.ts';
-import { upsertConnection, markDisconnected } from '../lib/quickbooks/connections.repo.ts';
+import type { QboApiClient } from '../lib/quickbooks/client/api-client.ts';
+import {
+  upsertConnection,
+  markDisconnected,
+} from '../lib/quickbooks/connection/connections.repo.ts';
 import { computeMetrics } from '../lib/quickbooks/metrics.ts';
-import type { QboOAuth } from '../lib/quickbooks/oauth.ts';
+import type { QboOAuth } from '../lib/quickbooks/connection/oauth.ts';
 import {
   OAUTH_STATE_TTL_MS,
   consumeOAuthState,
   createOAuthState,
-} from '../lib/quickbooks/oauth-state.ts';
+} from '../lib/quickbooks/connection/oauth-state.ts';
 import type { Clock } from '../lib/quickbooks/ports.ts';
-import { listRequestLog, type RequestLogFilter } from '../lib/quickbooks/request-log.ts';
+import { listRequestLog, type RequestLogFilter } from '../lib/quickbooks/client/request-log.ts';
 import { connectionStatus, mirrorRowCount, resolveRealm } from '../lib/quickbooks/status.ts';
-import type { TokenStore } from '../lib/quickbooks/token-store.ts';
+import type { TokenStore } from '../lib/quickbooks/connection/token-store.ts';
 import {
   CallbackQuery,
   RealmQuery,

@@ -11,8 +11,8 @@
 //   - anything else (validation faults 6240, 5010, 610…) surfaces at once: retrying cannot help.
 import type pino from 'pino';
 import type { Kysely } from 'kysely';
-import type { Database } from '../../db/schema.ts';
-import type { Clock, RateLimiter } from './ports.ts';
+import type { Database } from '../../../db/schema.ts';
+import type { Clock, RateLimiter } from '../ports.ts';
 import {
   QboAuthError,
   QboError,
@@ -24,7 +24,7 @@ import {
 } from './errors.ts';
 import { scrubSecrets, writeRequestLog } from './request-log.ts';
 
-/** What the client needs from the TokenStore (engineer A's token-store.ts). */
+/** What the client needs from the TokenStore (connection/token-store.ts). */
 export interface AccessTokenSource {
   getAccessToken(realmId: string): Promise<string>;
   invalidateAccessToken(realmId: string, accessToken: string): Promise<void>;

@@ -9,7 +9,7 @@ import type {
   QboEnvironment,
   QboRefreshStatus,
   QboTokens,
-} from '../../db/schema.ts';
+} from '../../../db/schema.ts';
 
 export type Db = Kysely<Database> | Transaction<Database>;
 

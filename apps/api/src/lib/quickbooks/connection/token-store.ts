@@ -20,7 +20,7 @@ import type {
   QboConnectionStatus,
   QboRefreshStatus,
   QboTokens,
-} from '../../db/schema.ts';
+} from '../../../db/schema.ts';
 import {
   deleteTokens,
   markDisconnected,
@@ -41,7 +41,7 @@ import {
   type QboOAuth,
   type TokenSet,
 } from './oauth.ts';
-import { LockTimeoutError, type Clock, type Lock } from './ports.ts';
+import { LockTimeoutError, type Clock, type Lock } from '../ports.ts';
 import type { TokenCipher } from './token-cipher.ts';
 
 export type ReauthReason =

@@ -1,7 +1,7 @@
 // qbo_request_log on a real database: filters, keyset pagination and retention pruning.
 // Every test writes under its own realm id(s), so the shared table never leaks between tests.
 import { expect, it } from 'vitest';
-import { forEachDatabase, newRealmId } from '../../../test/db-helpers.ts';
+import { forEachDatabase, newRealmId } from '../../../../test/db-helpers.ts';
 import {
   InvalidCursorError,
   listRequestLog,

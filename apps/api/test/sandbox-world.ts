@@ -1,14 +1,16 @@
-// Test support for the API client's integration tests: a real qbo-sandbox, companies and an
+// The API client's integration tests run against this: a real qbo-sandbox, companies and an
 // app made through its control API, and a minimal real token source (tokens minted by
-// `POST /_sandbox/tokens`). QBO itself is never mocked. Not a test file itself, but test code:
-// control-API bodies come in many shapes, read as `any` like in *.test.ts.
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access */
+// `POST /_sandbox/tokens`). QBO itself is never mocked.
 import pino from 'pino';
 import { startSandbox, type Sandbox } from 'qbo-sandbox';
 import type { Kysely } from 'kysely';
-import type { Database } from '../../db/schema.ts';
-import { QboApiClient, type AccessTokenSource, type QboApiClientDeps } from './api-client.ts';
-import { systemClock, type RateLimiter } from './ports.ts';
+import type { Database } from '../src/db/schema.ts';
+import {
+  QboApiClient,
+  type AccessTokenSource,
+  type QboApiClientDeps,
+} from '../src/lib/quickbooks/client/api-client.ts';
+import { systemClock, type RateLimiter } from '../src/lib/quickbooks/ports.ts';
 
 export interface ControlResult {
   status: number;
@@ -39,7 +41,7 @@ async function ok(res: Promise<ControlResult>, what: string): Promise<any> {
 
 /**
  * Mints through the sandbox, caches per realm, and forgets a token when told it was
- * refused — the part of engineer A's TokenStore the client depends on.
+ * refused — the part of the TokenStore the client depends on.
  */
 export class SandboxTokenSource implements AccessTokenSource {
   readonly minted: string[] = [];

@@ -12,8 +12,8 @@
 // URL this instance expects. Each call gets its own OAuthClient, so the library's mutable
 // per-client token never mixes realms.
 import OAuthClient from 'intuit-oauth';
-import type { IntuitUrls } from '../../config.ts';
-import { systemClock, type Clock } from './ports.ts';
+import type { IntuitUrls } from '../../../config.ts';
+import { systemClock, type Clock } from '../ports.ts';
 
 export interface TokenSet {
   accessToken: string;

@@ -4,11 +4,15 @@
 // mode), else on PGlite + the memory limiter (the embedded default).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { openTestDatabase, type TestDatabase } from '../../../test/db-helpers.ts';
-import { createRateLimiter } from '../../infra/rate-limit.ts';
-import { closeRedis, createRedis } from '../../infra/redis.ts';
-import type { RateLimiter } from './ports.ts';
-import { sandboxStats, startSandboxWorld, type SandboxWorld } from './api-client.test-support.ts';
+import { openTestDatabase, type TestDatabase } from '../../../../test/db-helpers.ts';
+import { createRateLimiter } from '../../../infra/rate-limit.ts';
+import { closeRedis, createRedis } from '../../../infra/redis.ts';
+import type { RateLimiter } from '../ports.ts';
+import {
+  sandboxStats,
+  startSandboxWorld,
+  type SandboxWorld,
+} from '../../../../test/sandbox-world.ts';
 
 const redisUrl = process.env.REDIS_URL;
 const redisClients: ReturnType<typeof createRedis>[] = [];

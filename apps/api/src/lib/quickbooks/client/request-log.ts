@@ -3,7 +3,7 @@
 // token or secret: paths are sanitised here as well as by the callers (defence in depth —
 // a caller's mistake must not put a refresh token into a table the UI lists).
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../../db/schema.ts';
+import type { Database } from '../../../db/schema.ts';
 
 export interface RequestLogRow {
   realmId: string | null;

@@ -11,7 +11,7 @@
 // Format: v1.<nonce>.<expiry ms>.<session tag>.<mac>, all URL-safe (base64url and digits).
 import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { Database } from '../../db/schema.ts';
+import type { Database } from '../../../db/schema.ts';
 import type { TokenKeyring } from './token-cipher.ts';
 
 export const OAUTH_STATE_TTL_MS = 10 * 60_000;

@@ -4,8 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { forEachDatabase } from '../../../test/db-helpers.ts';
-import { MemoryRateLimiter } from '../../infra/rate-limit.ts';
+import { forEachDatabase } from '../../../../test/db-helpers.ts';
+import { MemoryRateLimiter } from '../../../infra/rate-limit.ts';
 import { QboAuthError, QboFault, QboNetworkError, QboThrottledError } from './errors.ts';
 import { listRequestLog, type RequestLogEntry } from './request-log.ts';
 import {
@@ -13,7 +13,7 @@ import {
   injectFault,
   startSandboxWorld,
   type SandboxWorld,
-} from './api-client.test-support.ts';
+} from '../../../../test/sandbox-world.ts';
 
 let world: SandboxWorld;
 beforeAll(async () => {

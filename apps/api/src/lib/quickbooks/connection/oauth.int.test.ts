@@ -3,8 +3,8 @@
 // exists: intuit-oauth's process-global endpoints.
 import OAuthClient from 'intuit-oauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { intuitUrls } from '../../config.ts';
-import { OAuthSandbox, REDIRECT_URI, type SandboxApp } from './oauth-sandbox.fixture.ts';
+import { intuitUrls } from '../../../config.ts';
+import { OAuthSandbox, REDIRECT_URI, type SandboxApp } from '../../../../test/oauth-sandbox.ts';
 import {
   OAuthClientError,
   OAuthGrantError,
