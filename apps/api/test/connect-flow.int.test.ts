@@ -1,7 +1,7 @@
 // The OAuth connect flow over HTTP, as a browser walks it, against a real qbo-sandbox and a
 // real database: success, refusal, and every way a callback can be forged or replayed.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ConnectResponse, StatusResponse } from '../src/routes/quickbooks.schemas.ts';
+import { ConnectResponse, StatusResponse } from '@qbo-sync/contract';
 import { forEachDatabase } from './db-helpers.ts';
 import {
   Browser,

@@ -7,7 +7,7 @@ import {
   RefreshResponse,
   StatusResponse,
   TestConnectionResponse,
-} from '../src/routes/quickbooks.schemas.ts';
+} from '@qbo-sync/contract';
 import { forEachDatabase } from './db-helpers.ts';
 import {
   addCompany,

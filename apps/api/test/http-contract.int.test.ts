@@ -1,7 +1,7 @@
 // The HTTP contract at the edges: authentication on every admin route, the admin session,
 // actionable 4xx answers for bad input, and one error shape everywhere.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ErrorResponse, StatusResponse } from '../src/routes/quickbooks.schemas.ts';
+import { ErrorResponse, StatusResponse } from '@qbo-sync/contract';
 import { forEachDatabase } from './db-helpers.ts';
 import {
   Browser,

@@ -1,7 +1,7 @@
 // /request-log and /metrics after a known sequence of QBO calls (successes, injected 503s,
 // injected throttles, refreshes, a revoked grant), against qbo-sandbox and a real database.
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import { MetricsResponse, RequestLogResponse } from '../src/routes/quickbooks.schemas.ts';
+import { MetricsResponse, RequestLogResponse } from '@qbo-sync/contract';
 import { forEachDatabase } from './db-helpers.ts';
 import {
   addCompany,

@@ -4,9 +4,9 @@
 // ADMIN_API_TOKEN ends every session because the signing key is derived from it. Logging
 // out clears the browser's cookie; a copied cookie stays valid until it expires (12 h).
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { SessionBody, type SessionResponse } from '@qbo-sync/contract';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../lib/quickbooks/ports.ts';
-import { SessionBody, type SessionResponse } from '../routes/quickbooks.schemas.ts';
 import { HttpError, parseInput } from './errors.ts';
 
 export const SESSION_COOKIE = 'qbo_admin_session';

@@ -3,6 +3,7 @@
 // (OAuth, QBO client, lock) are mapped here, not in each route, so the same failure always
 // looks the same to the admin UI. 5xx answers never carry internals: the message names the
 // request id, and the log has the stack.
+import { ERROR_STATUS, type ErrorCode, type ErrorResponse } from '@qbo-sync/contract';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ZodError, type z } from 'zod';
 import { LockTimeoutError } from '../lib/quickbooks/ports.ts';
@@ -21,31 +22,6 @@ import {
 } from '../lib/quickbooks/client/errors.ts';
 import { InvalidCursorError } from '../lib/quickbooks/client/request-log.ts';
 
-/** Every code this API answers with, and its status. The list is the contract: docs/api.md. */
-export const ERROR_STATUS = {
-  invalid_request: 400,
-  invalid_json: 400,
-  unauthorized: 401,
-  invalid_admin_token: 401,
-  forbidden: 403,
-  cross_origin_request: 403,
-  not_found: 404,
-  realm_not_found: 404,
-  not_connected: 409,
-  needs_reauth: 409,
-  payload_too_large: 413,
-  unsupported_media_type: 415,
-  qbo_throttled: 429,
-  internal_error: 500,
-  qbo_error: 502,
-  qbo_auth_failed: 502,
-  intuit_client_error: 502,
-  qbo_unavailable: 503,
-  busy: 503,
-  qbo_timeout: 504,
-} as const;
-export type ErrorCode = keyof typeof ERROR_STATUS;
-
 export class HttpError extends Error {
   override readonly name = 'HttpError';
   readonly status: number;
@@ -57,10 +33,6 @@ export class HttpError extends Error {
     super(message);
     this.status = ERROR_STATUS[code];
   }
-}
-
-export interface ErrorBody {
-  error: { code: ErrorCode; message: string; details?: unknown };
 }
 
 /** Parses `value` with `schema`, or throws a 400 naming every bad field. */
@@ -180,7 +152,7 @@ function qboDetails(err: QboError): Record<string, unknown> {
 }
 
 export function sendError(reply: FastifyReply, err: HttpError): FastifyReply {
-  const body: ErrorBody = {
+  const body: ErrorResponse = {
     error: {
       code: err.code,
       message: err.message,

@@ -1,9 +1,20 @@
 // /api/quickbooks: connect, callback, disconnect, status, refresh, test-connection,
 // request-log, metrics. Admin-authenticated except /callback (protected by `state`).
 // Every route takes an optional `realmId`; without it the most recently connected company
-// is meant. Input is validated with routes/quickbooks.schemas.ts; errors go through the
+// is meant. Input is validated with the schemas of @qbo-sync/contract; errors go through the
 // one handler in http/errors.ts. Reference: docs/api.md.
 import { randomBytes } from 'node:crypto';
+import {
+  CallbackQuery,
+  RealmQuery,
+  RequestLogQuery,
+  type CallbackErrorCode,
+  type ConnectResponse,
+  type DisconnectResponse,
+  type RefreshResponse,
+  type RequestLogResponse,
+  type TestConnectionResponse,
+} from '@qbo-sync/contract';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type pino from 'pino';
@@ -24,20 +35,12 @@ import {
   createOAuthState,
 } from '../lib/quickbooks/connection/oauth-state.ts';
 import type { Clock } from '../lib/quickbooks/ports.ts';
-import { listRequestLog, type RequestLogFilter } from '../lib/quickbooks/client/request-log.ts';
+import { listRequestLog } from '../lib/quickbooks/client/request-log.ts';
 import { connectionStatus, mirrorRowCount, resolveRealm } from '../lib/quickbooks/status.ts';
 import type { TokenStore } from '../lib/quickbooks/connection/token-store.ts';
-import {
-  CallbackQuery,
-  RealmQuery,
-  RequestLogQuery,
-  type CallbackErrorCode,
-  type ConnectResponse,
-  type DisconnectResponse,
-  type RefreshResponse,
-  type RequestLogResponse,
-  type TestConnectionResponse,
-} from './quickbooks.schemas.ts';
+import { toMetricsResponse } from './quickbooks/metrics.mapper.ts';
+import { toRequestLogEntry, toRequestLogFilter } from './quickbooks/request-log.mapper.ts';
+import { toStatusResponse, toTokenExpiries } from './quickbooks/status.mapper.ts';
 
 export interface QuickBooksRouteDeps {
   db: Kysely<Database>;
@@ -221,7 +224,7 @@ export function registerQuickBooksRoutes(app: FastifyInstance, d: QuickBooksRout
   app.get(`${PREFIX}/status`, admin, async (req, reply) => {
     const { realmId } = parseInput(RealmQuery, req.query, 'query');
     const c = await pick(realmId);
-    return reply.send(await connectionStatus(d.db, c, { now: d.clock.now() }));
+    return reply.send(toStatusResponse(await connectionStatus(d.db, c, { now: d.clock.now() })));
   });
 
   // ---------------------------------------------------------------------------------------
@@ -236,11 +239,7 @@ export function registerQuickBooksRoutes(app: FastifyInstance, d: QuickBooksRout
     const body: RefreshResponse = {
       realm_id: c.realm_id,
       result,
-      tokens: {
-        access_token_expires_at: s.accessTokenExpiresAt.toISOString(),
-        refresh_token_expires_at: s.refreshTokenExpiresAt.toISOString(),
-        refresh_token_hard_expires_at: s.refreshTokenHardExpiresAt?.toISOString() ?? null,
-      },
+      tokens: toTokenExpiries(s),
       last_refresh_at: s.lastRefreshAt?.toISOString() ?? null,
     };
     return reply.send(body);
@@ -286,39 +285,9 @@ export function registerQuickBooksRoutes(app: FastifyInstance, d: QuickBooksRout
   app.get(`${PREFIX}/request-log`, admin, async (req, reply) => {
     const q = parseInput(RequestLogQuery, req.query, 'query');
     const c = await pick(q.realmId);
-    const filter: RequestLogFilter = {
-      ...(c ? { realmId: c.realm_id } : {}),
-      ...(q.status !== undefined
-        ? {
-            status: /^\d+$/.test(q.status)
-              ? Number(q.status)
-              : (q.status as RequestLogFilter['status']),
-          }
-        : {}),
-      ...(q.method ? { method: q.method } : {}),
-      ...(q.path ? { path: q.path } : {}),
-      ...(q.error_code ? { errorCode: q.error_code } : {}),
-      ...(q.from ? { from: new Date(q.from) } : {}),
-      ...(q.to ? { to: new Date(q.to) } : {}),
-      ...(q.cursor ? { cursor: q.cursor } : {}),
-      ...(q.limit ? { limit: q.limit } : {}),
-    };
-    const page = await listRequestLog(d.db, filter);
+    const page = await listRequestLog(d.db, toRequestLogFilter(q, c?.realm_id ?? null));
     const body: RequestLogResponse = {
-      logs: page.logs.map((r) => ({
-        id: r.id,
-        realm_id: r.realmId,
-        method: r.method,
-        path: r.path,
-        status: r.status,
-        duration_ms: r.durationMs,
-        intuit_tid: r.intuitTid,
-        qbo_error_code: r.qboErrorCode,
-        request_id: r.requestId,
-        attempt: r.attempt,
-        error_message: r.errorMessage,
-        created_at: r.createdAt.toISOString(),
-      })),
+      logs: page.logs.map(toRequestLogEntry),
       next_cursor: page.nextCursor,
     };
     return reply.send(body);
@@ -330,7 +299,7 @@ export function registerQuickBooksRoutes(app: FastifyInstance, d: QuickBooksRout
   app.get(`${PREFIX}/metrics`, admin, async (req, reply) => {
     const { realmId } = parseInput(RealmQuery, req.query, 'query');
     const c = await pick(realmId);
-    return reply.send(await computeMetrics(d.db, c, { now: d.clock.now() }));
+    return reply.send(toMetricsResponse(await computeMetrics(d.db, c, { now: d.clock.now() })));
   });
 }
 

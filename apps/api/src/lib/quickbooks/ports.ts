@@ -13,6 +13,12 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => Date.now() };
 
+/** Lengths of time in milliseconds, for windows, expiries and retention. */
+export const SECOND_MS = 1_000;
+export const MINUTE_MS = 60 * SECOND_MS;
+export const HOUR_MS = 60 * MINUTE_MS;
+export const DAY_MS = 24 * HOUR_MS;
+
 // ---------------------------------------------------------------------------------------
 // Lock
 
@@ -91,19 +97,6 @@ export interface RateLimitPolicy {
    */
   inFlightLeaseMs: number;
 }
-
-/**
- * QBO's documented per-realm limits (docs "limits-and-throttles"): 500 requests per minute
- * per realm, 10 per second per realm+app, and (older docs) 10 concurrent requests.
- */
-export const QBO_RATE_LIMITS: RateLimitPolicy = Object.freeze({
-  windows: Object.freeze([
-    Object.freeze({ limit: 10, windowMs: 1_000 }),
-    Object.freeze({ limit: 500, windowMs: 60_000 }),
-  ]),
-  maxInFlight: 10,
-  inFlightLeaseMs: 180_000,
-});
 
 export interface RateLimitUsage {
   /** Calls started within each window of the policy, in policy order. */

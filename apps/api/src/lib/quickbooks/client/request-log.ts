@@ -4,6 +4,7 @@
 // a caller's mistake must not put a refresh token into a table the UI lists).
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../../db/schema.ts';
+import { DAY_MS } from '../ports.ts';
 
 export interface RequestLogRow {
   realmId: string | null;
@@ -130,7 +131,7 @@ export async function pruneRequestLog(db: Kysely<Database>, olderThan: Date): Pr
 
 /** The cut-off for QBO_REQUEST_LOG_RETENTION_DAYS (config.qbo.requestLogRetentionDays). */
 export function requestLogCutoff(nowMs: number, retentionDays: number): Date {
-  return new Date(nowMs - retentionDays * 86_400_000);
+  return new Date(nowMs - retentionDays * DAY_MS);
 }
 
 /** What the scheduled job runs: prune everything older than the retention period. */

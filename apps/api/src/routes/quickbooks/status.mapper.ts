@@ -1,0 +1,73 @@
+// Domain status -> the wire: snake_case fields, ISO 8601 times, QBO's limits for reference.
+import type { ConnectionSummary, StatusResponse, TokenExpiries } from '@qbo-sync/contract';
+import type { QboConnection } from '../../db/schema.ts';
+import {
+  QBO_MAX_IN_FLIGHT,
+  QBO_REQUESTS_PER_MINUTE,
+  QBO_REQUESTS_PER_SECOND,
+} from '../../lib/quickbooks/client/limits.ts';
+import type {
+  ConnectionStatus,
+  TokenExpiries as DomainTokenExpiries,
+} from '../../lib/quickbooks/status.ts';
+
+export function toStatusResponse(s: ConnectionStatus): StatusResponse {
+  const c = s.connection;
+  return {
+    connected: s.connected,
+    realm_id: c?.realm_id ?? null,
+    company_name: c?.company_name ?? null,
+    environment: c?.environment ?? null,
+    status: c?.status ?? null,
+    connected_at: iso(c?.connected_at ?? null),
+    disconnected_at: iso(c?.disconnected_at ?? null),
+    needs_reauth: c?.status === 'needs_reauth',
+    needs_reauth_since: iso(c?.needs_reauth_since ?? null),
+    tokens: s.tokens ? toTokenExpiries(s.tokens) : null,
+    last_refresh: {
+      at: iso(c?.last_refresh_at ?? null),
+      status: c?.last_refresh_status ?? null,
+      error: c?.last_refresh_error ?? null,
+    },
+    sync_cursors: s.syncCursors.map((k) => ({
+      entity_type: k.entity_type,
+      status: k.status,
+      last_cdc_at: iso(k.last_cdc_at),
+      last_full_sync_at: iso(k.last_full_sync_at),
+      last_webhook_at: iso(k.last_webhook_at),
+      last_error: k.last_error,
+      records_synced: k.records_synced,
+    })),
+    entity_counts: s.entityCounts,
+    api_quota: {
+      last_minute: { used: s.apiUsage.lastMinute, limit: QBO_REQUESTS_PER_MINUTE },
+      last_24h: { used: s.apiUsage.lastDay },
+      per_second_limit: QBO_REQUESTS_PER_SECOND,
+      max_in_flight: QBO_MAX_IN_FLIGHT,
+    },
+    connections: s.connections.map(toConnectionSummary),
+  };
+}
+
+export function toConnectionSummary(c: QboConnection): ConnectionSummary {
+  return {
+    realm_id: c.realm_id,
+    company_name: c.company_name,
+    environment: c.environment,
+    status: c.status,
+    connected_at: c.connected_at.toISOString(),
+    disconnected_at: iso(c.disconnected_at),
+  };
+}
+
+export function toTokenExpiries(t: DomainTokenExpiries): TokenExpiries {
+  return {
+    access_token_expires_at: t.accessTokenExpiresAt.toISOString(),
+    refresh_token_expires_at: t.refreshTokenExpiresAt.toISOString(),
+    refresh_token_hard_expires_at: iso(t.refreshTokenHardExpiresAt),
+  };
+}
+
+export function iso(d: Date | null): string | null {
+  return d ? d.toISOString() : null;
+}
