@@ -101,6 +101,12 @@ forEachDatabase((t) => {
     expect(tokenCalls.length).toBeGreaterThanOrEqual(1);
     expect(tokenCalls.every((l) => l.path.startsWith('/oauth2/v1/tokens/bearer'))).toBe(true);
     expect(await list('path=/oauth2')).toHaveLength(tokenCalls.length);
+    // Each row says what it is: the callback's code exchange, then the Accounting API calls.
+    const exchanges = await list('kind=oauth_token_exchange');
+    expect(exchanges.map((l) => [l.method, l.path])).toEqual([
+      ['POST', '/oauth2/v1/tokens/bearer'],
+    ]);
+    expect(await list('kind=accounting')).toHaveLength(12);
     const api = await list(`path=${encodeURIComponent(`/v3/company/${realmId}/companyinfo`)}`);
     expect(api).toHaveLength(12);
     const times = api.map((l) => Date.parse(l.created_at));

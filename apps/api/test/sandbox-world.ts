@@ -10,6 +10,7 @@ import {
   type AccessTokenSource,
   type QboApiClientDeps,
 } from '../src/lib/quickbooks/client/api-client.ts';
+import { DbRequestLogSink } from '../src/lib/quickbooks/client/request-log.ts';
 import { systemClock, type RateLimiter } from '../src/lib/quickbooks/ports.ts';
 
 export interface ControlResult {
@@ -94,6 +95,7 @@ export interface SandboxWorld {
 }
 
 export async function startSandboxWorld(): Promise<SandboxWorld> {
+  const logger = pino({ level: 'silent' });
   const sandbox = await startSandbox({ port: 0, journalBodies: false });
   const url = sandbox.url;
   const app = await ok(
@@ -114,11 +116,11 @@ export async function startSandboxWorld(): Promise<SandboxWorld> {
       ).realmId,
     client: (db, limiter, overrides = {}) =>
       new QboApiClient({
-        db,
+        requestLog: new DbRequestLogSink(db, logger),
         tokens,
         limiter,
         clock: systemClock,
-        logger: pino({ level: 'silent' }),
+        logger,
         apiBaseUrl: `${url}/v3/company`,
         minorVersion: 75,
         // Real backoff shape, compressed: tests assert behaviour, not wall time.

@@ -2,9 +2,22 @@
 import { z } from 'zod';
 import { Iso, RealmId, intString, isoInput } from './common.ts';
 
+/**
+ * What a row is: a call to the Accounting API, or which call to Intuit's OAuth server
+ * (the code exchange of /callback, a token refresh, a revoke on disconnect).
+ */
+export const RequestLogKind = z.enum([
+  'accounting',
+  'oauth_token_exchange',
+  'oauth_token_refresh',
+  'oauth_revoke',
+]);
+export type RequestLogKind = z.infer<typeof RequestLogKind>;
+
 export const RequestLogQuery = z
   .strictObject({
     realmId: RealmId.optional(),
+    kind: RequestLogKind.optional(),
     /**
      * An exact status (`429`), a class (`5xx`), `error` (status >= 400 or no response) or
      * `network` (no response at all).
@@ -38,6 +51,7 @@ export type RequestLogQuery = z.infer<typeof RequestLogQuery>;
 
 export const RequestLogEntry = z.object({
   id: z.string(),
+  kind: RequestLogKind,
   realm_id: z.string().nullable(),
   method: z.string(),
   path: z.string(),

@@ -145,9 +145,14 @@ export interface QboOAuthStatesTable {
 // ---------------------------------------------------------------------------------------
 // Observability
 
+/** What a request-log row is (migration 20260301000000_qbo_request_log_kind.sql). */
+export type QboRequestLogKind =
+  'accounting' | 'oauth_token_exchange' | 'oauth_token_refresh' | 'oauth_revoke';
+
 export interface QboRequestLogTable {
   id: Generated<string>;
   realm_id: string | null;
+  kind: QboRequestLogKind;
   method: string;
   path: string;
   status: number | null;

@@ -1,6 +1,7 @@
 // 24-hour health aggregates and alert rules behind GET /metrics, computed from what the
-// service already records: qbo_request_log (every HTTP attempt to QBO and to Intuit's token
-// endpoint), qbo_webhook_events, qbo_sync_cursors, qbo_connections and qbo_tokens.
+// service already records: qbo_request_log (every HTTP attempt to QBO and to Intuit's OAuth
+// server, told apart by `kind`), qbo_webhook_events, qbo_sync_cursors, qbo_connections and
+// qbo_tokens.
 //
 // Alert thresholds (documented in docs/api.md#alerts):
 //   needs_reauth            the connection's status is needs_reauth (invalid_grant on refresh)
@@ -16,7 +17,6 @@ import {
   type SyncCursorStatus,
 } from '../../db/schema.ts';
 import { DAY_MS, HOUR_MS } from './ports.ts';
-import { OAUTH_PATH_MARKER } from './status.ts';
 
 export const METRICS_WINDOW_MS = DAY_MS;
 export const ALERT_THRESHOLDS = Object.freeze({
@@ -24,13 +24,6 @@ export const ALERT_THRESHOLDS = Object.freeze({
   throttleRate: 0.05,
   webhookLagSeconds: 15 * 60,
 });
-
-/**
- * How a token-endpoint row says what it was for: the container logs refreshes with this
- * pseudo-query (the grant type travels in the form body, which is never logged).
- */
-export const REFRESH_PATH_SUFFIX = '?grant_type=refresh_token';
-export const EXCHANGE_PATH_SUFFIX = '?grant_type=authorization_code';
 
 export interface Alert {
   active: boolean;
@@ -203,7 +196,7 @@ interface ApiRow {
 }
 
 /**
- * Accounting API attempts (token-endpoint rows excluded). Each HTTP attempt counts, retries
+ * Accounting API attempts (OAuth rows excluded). Each HTTP attempt counts, retries
  * included: a 503 that a retry then fixed still shows in the error rate — that is the health
  * of QBO as seen on the wire. Errors are status >= 400 or no response at all.
  */
@@ -220,7 +213,7 @@ async function apiStats(db: Kysely<Database>, realmId: string, from: Date): Prom
     ])
     .where('realm_id', '=', realmId)
     .where('created_at', '>', from)
-    .where('path', 'not like', `%${OAUTH_PATH_MARKER}%`)
+    .where('kind', '=', 'accounting')
     .executeTakeFirstOrThrow();
   const ms = (v: string | number | null) => (v === null ? null : Math.round(Number(v)));
   return {
@@ -247,7 +240,7 @@ async function refreshStats(
     ])
     .where('realm_id', '=', realmId)
     .where('created_at', '>', from)
-    .where('path', 'like', `%${REFRESH_PATH_SUFFIX}`)
+    .where('kind', '=', 'oauth_token_refresh')
     .executeTakeFirstOrThrow();
   const total = Number(row.total);
   const success = Number(row.success);

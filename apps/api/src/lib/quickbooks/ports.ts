@@ -1,6 +1,7 @@
 // The small interfaces the QuickBooks domain needs from the outside world. Adapters live in
 // `infra/` and are picked by the entry points from config; domain code imports only this
 // file, so it reads the same in the embedded default and in the scaled mode.
+import type { QboRequestLogKind } from '../../db/schema.ts';
 
 // ---------------------------------------------------------------------------------------
 // Clock
@@ -116,4 +117,40 @@ export type RateLimitRelease = () => Promise<void>;
 export interface RateLimiter {
   acquire(realmId: string, options?: { signal?: AbortSignal }): Promise<RateLimitRelease>;
   usage(realmId: string): Promise<RateLimitUsage>;
+}
+
+// ---------------------------------------------------------------------------------------
+// Request log
+
+/** One HTTP attempt to QBO or to Intuit's OAuth server, as it is logged. */
+export interface RequestLogRecord {
+  kind: QboRequestLogKind;
+  realmId: string | null;
+  method: string;
+  /** Path and query, e.g. `/v3/company/123/query?query=select * from Customer`. */
+  path: string;
+  /** Null when no response arrived. */
+  status: number | null;
+  durationMs: number;
+  intuitTid: string | null;
+  /** QBO's fault code (`6240`, `3001`…) or Intuit's OAuth error (`invalid_grant`). */
+  errorCode: string | null;
+  /** The `requestid` sent (QBO's idempotency key). */
+  requestId: string | null;
+  /** 1 for the first HTTP attempt of a logical call, 2 for its first retry… */
+  attempt: number;
+  errorMessage: string | null;
+  /** When the attempt started; default: when the record is written. */
+  createdAt?: Date;
+}
+
+/**
+ * Where the API client and the OAuth layer report every HTTP attempt they make (one
+ * qbo_request_log row each). `write` never rejects: a record that cannot be stored is the
+ * sink's to report, because failing a call QBO already performed would make its caller
+ * repeat it. Implementations remove credentials from paths and messages whatever the caller
+ * passed: a caller's mistake must not put a token into a table the admin page lists.
+ */
+export interface RequestLogSink {
+  write(record: RequestLogRecord): Promise<void>;
 }

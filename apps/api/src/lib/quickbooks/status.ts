@@ -12,9 +12,6 @@ import {
 } from '../../db/schema.ts';
 import { DAY_MS, MINUTE_MS } from './ports.ts';
 
-/** Paths of Intuit's OAuth endpoints contain this; Accounting API paths never do. */
-export const OAUTH_PATH_MARKER = 'oauth2';
-
 export type RealmResolution =
   | { kind: 'found'; connection: QboConnection }
   | { kind: 'unknown'; realmId: string }
@@ -185,7 +182,7 @@ async function servedApiCalls(
     .where('created_at', '>', dayAgo)
     .where('status', 'is not', null)
     .where('status', '<>', 429)
-    .where('path', 'not like', `%${OAUTH_PATH_MARKER}%`)
+    .where('kind', '=', 'accounting')
     .executeTakeFirstOrThrow();
   return { lastMinute: Number(row.minute), lastDay: Number(row.day) };
 }

@@ -9,6 +9,7 @@ import type {
 export function toRequestLogFilter(q: RequestLogQuery, realmId: string | null): RequestLogFilter {
   return {
     ...(realmId !== null ? { realmId } : {}),
+    ...(q.kind ? { kind: q.kind } : {}),
     ...(q.status !== undefined ? { status: statusFilter(q.status) } : {}),
     ...(q.method ? { method: q.method } : {}),
     ...(q.path ? { path: q.path } : {}),
@@ -30,6 +31,7 @@ function statusFilter(status: string): NonNullable<RequestLogFilter['status']> {
 export function toRequestLogEntry(r: LoggedAttempt): RequestLogEntry {
   return {
     id: r.id,
+    kind: r.kind,
     realm_id: r.realmId,
     method: r.method,
     path: r.path,

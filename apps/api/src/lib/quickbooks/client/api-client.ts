@@ -10,9 +10,7 @@
 //     token before doing any work, so this is safe for every request);
 //   - anything else (validation faults 6240, 5010, 610…) surfaces at once: retrying cannot help.
 import type pino from 'pino';
-import type { Kysely } from 'kysely';
-import type { Database } from '../../../db/schema.ts';
-import type { Clock, RateLimiter } from '../ports.ts';
+import type { Clock, RateLimiter, RequestLogSink } from '../ports.ts';
 import {
   QboAuthError,
   QboError,
@@ -22,7 +20,7 @@ import {
   errorFromResponse,
   faultFromJson,
 } from './errors.ts';
-import { scrubSecrets, writeRequestLog } from './request-log.ts';
+import { scrubSecrets } from './request-log.ts';
 
 /** What the client needs from the TokenStore (connection/token-store.ts). */
 export interface AccessTokenSource {
@@ -65,7 +63,8 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
 });
 
 export interface QboApiClientDeps {
-  db: Kysely<Database>;
+  /** Receives one record per HTTP attempt (qbo_request_log). */
+  requestLog: RequestLogSink;
   tokens: AccessTokenSource;
   limiter: RateLimiter;
   clock: Clock;
@@ -341,24 +340,20 @@ export class QboApiClient {
 
     const durationMs = performance.now() - t0;
     const failed = outcome instanceof QboError ? outcome : null;
-    try {
-      await writeRequestLog(this.#d.db, {
-        realmId,
-        method: req.method,
-        path: logPath(companyPath, req.query),
-        status,
-        durationMs,
-        intuitTid,
-        qboErrorCode: failed?.code ?? null,
-        requestId: req.requestId ?? null,
-        attempt,
-        errorMessage: failed ? scrubSecrets(failed.message, [token]) : null,
-        createdAt: new Date(startedAt),
-      });
-    } catch (err) {
-      // The QBO call itself happened; failing it over bookkeeping would make callers repeat it.
-      this.#d.logger.error({ err, realmId }, 'could not write qbo_request_log row');
-    }
+    await this.#d.requestLog.write({
+      kind: 'accounting',
+      realmId,
+      method: req.method,
+      path: logPath(companyPath, req.query),
+      status,
+      durationMs,
+      intuitTid,
+      errorCode: failed?.code ?? null,
+      requestId: req.requestId ?? null,
+      attempt,
+      errorMessage: failed ? scrubSecrets(failed.message, [token]) : null,
+      createdAt: new Date(startedAt),
+    });
     if (failed) throw failed;
     return outcome as QboResponse<T>;
   }

@@ -13,7 +13,8 @@
 // per-client token never mixes realms.
 import OAuthClient from 'intuit-oauth';
 import type { IntuitUrls } from '../../../config.ts';
-import { systemClock, type Clock } from '../ports.ts';
+import type { QboRequestLogKind } from '../../../db/schema.ts';
+import { systemClock, type Clock, type RequestLogRecord, type RequestLogSink } from '../ports.ts';
 
 export interface TokenSet {
   accessToken: string;
@@ -50,19 +51,6 @@ export class OAuthClientError extends OAuthError {
   override readonly name = 'OAuthClientError';
 }
 
-/** One HTTP exchange with Intuit's OAuth server (a qbo_request_log row). */
-export interface HttpAttempt {
-  method: string;
-  path: string;
-  status: number | null;
-  durationMs: number;
-  intuitTid: string | null;
-  errorCode: string | null;
-  errorMessage: string | null;
-  /** The realm the call was made for, when the caller said (extension of the contract). */
-  realmId: string | null;
-}
-
 export interface QboOAuthOptions {
   clientId: string;
   clientSecret: string;
@@ -71,8 +59,8 @@ export interface QboOAuthOptions {
   urls: IntuitUrls;
   /** Default: `com.intuit.quickbooks.accounting`. */
   scopes?: string[];
-  /** Called once per HTTP attempt (lets the caller write qbo_request_log). Never throws into us. */
-  onAttempt?: (a: HttpAttempt) => void | Promise<void>;
+  /** Receives one record per HTTP attempt (qbo_request_log), kind saying which call it was. */
+  requestLog?: RequestLogSink;
   /** Per-request timeout (default 20 s): a hung token call must end well inside the refresh lock's TTL. */
   timeoutMs?: number;
   /** Expiry times are computed from when the request was sent (default: the system clock). */
@@ -93,7 +81,11 @@ interface Exchange {
   networkError: string | null;
 }
 
-type Operation = 'token' | 'revoke';
+/** The calls this class makes, by the request-log kind that records them. */
+type Operation = Extract<
+  QboRequestLogKind,
+  'oauth_token_exchange' | 'oauth_token_refresh' | 'oauth_revoke'
+>;
 
 export class QboOAuth {
   readonly #opts: QboOAuthOptions;
@@ -130,7 +122,7 @@ export class QboOAuth {
   async exchangeCode(input: { code: string; realmId: string }): Promise<TokenSet> {
     if (!input.code) throw new OAuthGrantError('no authorization code was given');
     const query = new URLSearchParams({ code: input.code, realmId: input.realmId });
-    return this.#tokenCall(input.realmId, (client) =>
+    return this.#tokenCall('oauth_token_exchange', input.realmId, (client) =>
       client.createToken(`${this.#opts.redirectUri}?${query.toString()}`),
     );
   }
@@ -138,7 +130,9 @@ export class QboOAuth {
   /** Uses a refresh token once. The answer carries a new refresh token: store it before use. */
   async refresh(refreshToken: string, ctx: { realmId?: string } = {}): Promise<TokenSet> {
     if (!refreshToken) throw new OAuthGrantError('no refresh token is stored');
-    return this.#tokenCall(ctx.realmId ?? null, (client) => client.refreshUsingToken(refreshToken));
+    return this.#tokenCall('oauth_token_refresh', ctx.realmId ?? null, (client) =>
+      client.refreshUsingToken(refreshToken),
+    );
   }
 
   /**
@@ -149,7 +143,7 @@ export class QboOAuth {
   async revoke(token: string, ctx: { realmId?: string } = {}): Promise<void> {
     const exchange: Exchange = { response: null, networkError: null };
     try {
-      await this.#call('revoke', ctx.realmId ?? null, exchange, (client) =>
+      await this.#call('oauth_revoke', ctx.realmId ?? null, exchange, (client) =>
         client.revoke({ refresh_token: token }),
       );
     } catch (err) {
@@ -159,13 +153,14 @@ export class QboOAuth {
   }
 
   async #tokenCall(
+    op: Exclude<Operation, 'oauth_revoke'>,
     realmId: string | null,
     run: (client: OAuthClient) => Promise<unknown>,
   ): Promise<TokenSet> {
     const exchange: Exchange = { response: null, networkError: null };
     const sentAt = this.#clock.now();
     try {
-      await this.#call('token', realmId, exchange, run);
+      await this.#call(op, realmId, exchange, run);
     } catch (err) {
       throw classify(err, exchange);
     }
@@ -183,7 +178,7 @@ export class QboOAuth {
     run: (client: OAuthClient) => Promise<unknown>,
   ): Promise<unknown> {
     const client = this.#client();
-    const expected = op === 'token' ? this.#opts.urls.token : this.#opts.urls.revoke;
+    const expected = this.#urlOf(op);
     const send = OAuthClient.prototype.loadResponse.bind(client) as (
       r: unknown,
     ) => Promise<RawResponse>;
@@ -195,25 +190,30 @@ export class QboOAuth {
         );
       }
       const started = performance.now();
+      const startedAt = this.#clock.now();
       // maxRedirects 0: a redirect would carry our Basic credentials to another host.
       const sent = send({ ...request, timeout: this.#timeoutMs, maxRedirects: 0 });
       return sent.then(
         (res) => {
           exchange.response = pickResponse(res);
-          this.#report(op, request, realmId, started, exchange);
+          this.#report(op, request, realmId, { started, startedAt }, exchange);
           return res;
         },
         (err: unknown) => {
           const res = (err as { response?: RawResponse }).response;
           if (res) exchange.response = pickResponse(res);
           else exchange.networkError = networkReason(err);
-          this.#report(op, request, realmId, started, exchange);
+          this.#report(op, request, realmId, { started, startedAt }, exchange);
           throw err;
         },
       );
     };
     this.#pinStatics();
     return run(client);
+  }
+
+  #urlOf(op: Operation): string {
+    return op === 'oauth_revoke' ? this.#opts.urls.revoke : this.#opts.urls.token;
   }
 
   #client(): OAuthClient {
@@ -246,32 +246,36 @@ export class QboOAuth {
     op: Operation,
     request: { url?: string; method?: string },
     realmId: string | null,
-    started: number,
+    at: { started: number; startedAt: number },
     exchange: Exchange,
   ): void {
-    const onAttempt = this.#opts.onAttempt;
-    if (!onAttempt) return;
+    const sink = this.#opts.requestLog;
+    if (!sink) return;
     const res = exchange.response;
     const body = res && isRecord(res.data) ? res.data : {};
     const failed = !res || res.status >= 300;
-    const attempt: HttpAttempt = {
+    const record: RequestLogRecord = {
+      kind: op,
+      realmId,
       method: (request.method ?? 'POST').toUpperCase(),
-      path: safePath(
-        request.url ?? (op === 'token' ? this.#opts.urls.token : this.#opts.urls.revoke),
-      ),
+      path: safePath(request.url ?? this.#urlOf(op)),
       status: res?.status ?? null,
-      durationMs: Math.max(0, Math.round(performance.now() - started)),
+      durationMs: Math.max(0, Math.round(performance.now() - at.started)),
       intuitTid: res ? header(res.headers, 'intuit_tid') : null,
       errorCode: failed ? (str(body.error) ?? (res ? String(res.status) : 'network_error')) : null,
       // error_description is Intuit's fixed text ("Token invalid"); never a token.
       errorMessage: failed ? (str(body.error_description) ?? exchange.networkError) : null,
-      realmId,
+      requestId: null,
+      attempt: 1,
+      createdAt: new Date(at.startedAt),
     };
+    // Not awaited: the answer goes back to intuit-oauth at once. The sink never rejects; the
+    // guard is for one that breaks that promise: the request log must never decide the
+    // outcome of a token call.
     try {
-      const r = onAttempt(attempt);
-      if (r instanceof Promise) r.catch(() => {});
+      sink.write(record).catch(() => {});
     } catch {
-      // The request log must never decide the outcome of a token call.
+      // as above
     }
   }
 }
