@@ -3,7 +3,6 @@
 // a person's browser does (follow auth_url, submit the consent form, follow the redirects).
 // Every response body and log line is recorded so tests can prove no secret ever leaves.
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
@@ -20,8 +19,10 @@ import {
 } from '../src/infra/container.ts';
 import { closeRedis, createRedis } from '../src/infra/redis.ts';
 import type { Clock } from '../src/lib/quickbooks/ports.ts';
+import { freePort } from './free-port.ts';
 
 export type { Sandbox };
+export { freePort };
 
 export async function startTestSandbox(): Promise<Sandbox> {
   return startSandbox({ port: 0, journalBodies: false });
@@ -33,17 +34,6 @@ export function addCompany(
   companyName = `Test Co ${randomBytes(3).toString('hex')}`,
 ) {
   return sandbox.addCompany({ companyName });
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** A clock tests can move forward (state expiry, token expiry, metric windows). */

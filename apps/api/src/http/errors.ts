@@ -1,26 +1,27 @@
 // The one place where anything thrown by a route becomes an HTTP answer:
 // `{ "error": { "code", "message", "details"? } }` with a stable snake_case code. Domain errors
-// (OAuth, QBO client, lock) are mapped here, not in each route, so the same failure always
-// looks the same to the admin UI. 5xx answers never carry internals: the message names the
-// request id, and the log has the stack.
+// are mapped here by their `kind`, one table entry each, not in each route, so the same
+// failure always looks the same to the admin UI. 5xx answers never carry internals: the
+// message names the request id, and the log has the stack.
 import { ERROR_STATUS, type ErrorCode, type ErrorResponse } from '@qbo-sync/contract';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ZodError, type z } from 'zod';
-import { LockTimeoutError } from '../lib/quickbooks/ports.ts';
-import {
+import type {
+  QboAuthError,
+  QboError,
+  QboNetworkError,
+  QboThrottledError,
+} from '../lib/quickbooks/client/errors.ts';
+import { QboFault } from '../lib/quickbooks/client/errors.ts';
+import type { InvalidCursorError } from '../lib/quickbooks/client/request-log.ts';
+import type {
   OAuthClientError,
   OAuthGrantError,
   OAuthTransientError,
 } from '../lib/quickbooks/connection/oauth.ts';
-import { ReauthRequiredError } from '../lib/quickbooks/connection/token-store.ts';
-import {
-  QboAuthError,
-  QboError,
-  QboFault,
-  QboNetworkError,
-  QboThrottledError,
-} from '../lib/quickbooks/client/errors.ts';
-import { InvalidCursorError } from '../lib/quickbooks/client/request-log.ts';
+import type { ReauthRequiredError } from '../lib/quickbooks/connection/token-store.ts';
+import { QuickBooksError, type QuickBooksErrorKind } from '../lib/quickbooks/errors.ts';
+import type { LockTimeoutError } from '../lib/quickbooks/ports.ts';
 
 export class HttpError extends Error {
   override readonly name = 'HttpError';
@@ -55,64 +56,88 @@ function invalidInput(err: ZodError, where: string): HttpError {
   return new HttpError('invalid_request', `invalid ${where}: ${summary}`, { issues });
 }
 
-/** Maps an error to (status, body). Exported for tests of the mapping itself. */
-export function toHttpError(err: unknown): HttpError {
-  if (err instanceof HttpError) return err;
-  if (err instanceof ZodError) return invalidInput(err, 'input');
-  if (err instanceof InvalidCursorError) {
-    return new HttpError(
-      'invalid_request',
-      'cursor is not a next_cursor value from this endpoint; drop it to start from the newest entry',
-      { issues: [{ field: 'cursor', message: 'invalid cursor' }] },
-    );
-  }
-  if (err instanceof ReauthRequiredError || err instanceof OAuthGrantError) {
-    return new HttpError(
-      'needs_reauth',
-      'QuickBooks no longer accepts this connection’s tokens; reconnect the company (GET /api/quickbooks/connect)',
-      realmDetails(err),
-    );
-  }
-  if (err instanceof OAuthTransientError) {
-    return new HttpError(
+/** The class behind each kind, so each entry of the table below reads its own fields. */
+interface ErrorsByKind {
+  oauth_grant: OAuthGrantError;
+  oauth_transient: OAuthTransientError;
+  oauth_client: OAuthClientError;
+  reauth_required: ReauthRequiredError;
+  qbo_error: QboError;
+  qbo_fault: QboFault;
+  qbo_throttled: QboThrottledError;
+  qbo_auth: QboAuthError;
+  qbo_network: QboNetworkError;
+  lock_timeout: LockTimeoutError;
+  invalid_cursor: InvalidCursorError;
+}
+
+const needsReauth = (err: Error & { realmId?: string }) =>
+  new HttpError(
+    'needs_reauth',
+    'QuickBooks no longer accepts this connection’s tokens; reconnect the company (GET /api/quickbooks/connect)',
+    err.realmId !== undefined ? { realm_id: err.realmId } : undefined,
+  );
+
+/** QBO answered, but not with what was asked: its own outage (5xx, or nothing usable) or a fault. */
+const qboAnswered = (err: QboError) => {
+  const status = err.status ?? 0;
+  return new HttpError(
+    status >= 500 || status === 0 ? 'qbo_unavailable' : 'qbo_error',
+    `QuickBooks answered with an error${err.code ? ` (code ${err.code})` : ''}`,
+    qboDetails(err),
+  );
+};
+
+/** How every domain error is answered. Adding a kind without an entry does not compile. */
+const BY_KIND: { [K in QuickBooksErrorKind]: (err: ErrorsByKind[K]) => HttpError } = {
+  oauth_grant: needsReauth,
+  reauth_required: needsReauth,
+  oauth_transient: () =>
+    new HttpError(
       'qbo_unavailable',
       'Intuit’s token service did not answer properly; the stored tokens were kept — try again shortly',
-    );
-  }
-  if (err instanceof OAuthClientError) {
-    return new HttpError(
+    ),
+  oauth_client: () =>
+    new HttpError(
       'intuit_client_error',
       'Intuit refused this app’s credentials; check INTUIT_CLIENT_ID / INTUIT_CLIENT_SECRET',
-    );
-  }
-  if (err instanceof QboThrottledError) {
-    return new HttpError(
+    ),
+  qbo_throttled: (err) =>
+    new HttpError(
       'qbo_throttled',
       'QuickBooks throttled this company’s requests (HTTP 429); wait a minute and retry',
       qboDetails(err),
-    );
-  }
-  if (err instanceof QboAuthError) {
-    return new HttpError(
+    ),
+  qbo_auth: (err) =>
+    new HttpError(
       'qbo_auth_failed',
       'QuickBooks refused the access token; refresh (POST /api/quickbooks/refresh) or reconnect',
       qboDetails(err),
-    );
+    ),
+  // Refused, no route, unknown host: QBO cannot be reached at all, which is not slowness.
+  qbo_network: (err) =>
+    err.unreachable
+      ? new HttpError('qbo_unavailable', 'QuickBooks could not be reached', qboDetails(err))
+      : new HttpError('qbo_timeout', 'QuickBooks did not answer in time', qboDetails(err)),
+  qbo_fault: qboAnswered,
+  qbo_error: qboAnswered,
+  lock_timeout: () =>
+    new HttpError('busy', 'another operation on this company is in progress; retry shortly'),
+  invalid_cursor: () =>
+    new HttpError(
+      'invalid_request',
+      'cursor is not a next_cursor value from this endpoint; drop it to start from the newest entry',
+      { issues: [{ field: 'cursor', message: 'invalid cursor' }] },
+    ),
+};
+
+/** Maps an error to (status, body). Exported for tests of the mapping itself. */
+export function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  if (err instanceof QuickBooksError) {
+    return (BY_KIND[err.kind] as (e: QuickBooksError) => HttpError)(err);
   }
-  if (err instanceof QboNetworkError) {
-    return new HttpError('qbo_timeout', 'QuickBooks did not answer in time', qboDetails(err));
-  }
-  if (err instanceof QboFault || err instanceof QboError) {
-    const status = err.status ?? 0;
-    return new HttpError(
-      status >= 500 || status === 0 ? 'qbo_unavailable' : 'qbo_error',
-      `QuickBooks answered with an error${err.code ? ` (code ${err.code})` : ''}`,
-      qboDetails(err),
-    );
-  }
-  if (err instanceof LockTimeoutError) {
-    return new HttpError('busy', 'another operation on this company is in progress; retry shortly');
-  }
+  if (err instanceof ZodError) return invalidInput(err, 'input');
   const fe = err as Partial<FastifyError>;
   if (typeof fe.statusCode === 'number' && fe.statusCode < 500 && typeof fe.code === 'string') {
     return fromFastify(fe as FastifyError);
@@ -132,11 +157,6 @@ function fromFastify(err: FastifyError): HttpError {
     default:
       return new HttpError('invalid_request', err.message);
   }
-}
-
-function realmDetails(err: unknown): { realm_id: string } | undefined {
-  const realmId = (err as { realmId?: unknown }).realmId;
-  return typeof realmId === 'string' ? { realm_id: realmId } : undefined;
 }
 
 function qboDetails(err: QboError): Record<string, unknown> {

@@ -2,6 +2,7 @@
 // `infra/` and are picked by the entry points from config; domain code imports only this
 // file, so it reads the same in the embedded default and in the scaled mode.
 import type { QboRequestLogKind } from '../../db/schema.ts';
+import { QuickBooksError, type QuickBooksErrorKind } from './errors.ts';
 
 // ---------------------------------------------------------------------------------------
 // Clock
@@ -69,8 +70,9 @@ export interface Lock {
   ): Promise<T>;
 }
 
-export class LockTimeoutError extends Error {
+export class LockTimeoutError extends QuickBooksError {
   override readonly name = 'LockTimeoutError';
+  override readonly kind: QuickBooksErrorKind = 'lock_timeout';
   constructor(
     readonly key: string,
     readonly waitedMs: number,

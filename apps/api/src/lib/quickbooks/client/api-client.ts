@@ -379,15 +379,16 @@ function classify<T>(
   return { status, body: body as T, intuitTid };
 }
 
-// undici error codes meaning the request never reached the server.
-const NOT_SENT = new Set([
+// Error codes meaning no connection to the server could be made at all.
+const UNREACHABLE = new Set([
   'ECONNREFUSED',
   'ENOTFOUND',
   'EAI_AGAIN',
   'EHOSTUNREACH',
   'ENETUNREACH',
-  'UND_ERR_CONNECT_TIMEOUT',
 ]);
+// undici error codes meaning the request never reached the server.
+const NOT_SENT = new Set([...UNREACHABLE, 'UND_ERR_CONNECT_TIMEOUT']);
 
 function networkError(err: unknown, gotHeaders: boolean): QboNetworkError {
   const e = err as Error & { cause?: { code?: string; message?: string } };
@@ -403,6 +404,7 @@ function networkError(err: unknown, gotHeaders: boolean): QboNetworkError {
   const detail = [code, e?.cause?.message ?? e?.message].filter(Boolean).join(' ');
   return new QboNetworkError(`network: ${detail || 'request failed'}`, {
     requestSent: sent,
+    unreachable: !gotHeaders && code !== undefined && UNREACHABLE.has(code),
     cause: err,
   });
 }

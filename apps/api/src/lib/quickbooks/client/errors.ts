@@ -7,6 +7,7 @@
 //   401   {"fault":{"error":[{"message","detail","code"}],"type":"AUTHENTICATION"},…} — lowercase
 //         keys (recorded by minimul/qbo_api, spec/vcr/error/401.yml)
 import { XMLParser } from 'fast-xml-parser';
+import { QuickBooksError, type QuickBooksErrorKind } from '../errors.ts';
 
 export interface QboErrorDetail {
   message: string;
@@ -15,8 +16,9 @@ export interface QboErrorDetail {
   element?: string;
 }
 
-export class QboError extends Error {
+export class QboError extends QuickBooksError {
   override name = 'QboError';
+  override readonly kind: QuickBooksErrorKind = 'qbo_error';
   /** HTTP status; null when no response arrived. */
   readonly status: number | null;
   /** QBO's error code of the first error ("6240", "3001"…); null when there is none. */
@@ -43,6 +45,7 @@ export class QboError extends Error {
 /** QBO answered with a fault envelope (or an error status we could not parse as one). */
 export class QboFault extends QboError {
   override name = 'QboFault';
+  override readonly kind: QuickBooksErrorKind = 'qbo_fault';
   /** ValidationFault, SystemFault, AuthenticationFault, AUTHENTICATION, SERVICE… */
   readonly type: string;
   readonly errors: QboErrorDetail[];
@@ -70,16 +73,19 @@ export class QboFault extends QboError {
 /** 429, or fault code 3001 (older QBO answered throttles with 403: throttle_exceeded_error.xml). */
 export class QboThrottledError extends QboFault {
   override name = 'QboThrottledError';
+  override readonly kind: QuickBooksErrorKind = 'qbo_throttled';
 }
 
 /** 401/403: the access token is expired/invalid/revoked, or the app lacks access. */
 export class QboAuthError extends QboFault {
   override name = 'QboAuthError';
+  override readonly kind: QuickBooksErrorKind = 'qbo_auth';
 }
 
 /** No (complete) response: timeout, reset, refused, or a response lost after the request. */
 export class QboNetworkError extends QboError {
   override name = 'QboNetworkError';
+  override readonly kind: QuickBooksErrorKind = 'qbo_network';
   /**
    * False only when the request provably never reached QBO (connection refused, DNS
    * failure, connect timeout) — the one case where a write without a requestid may be
@@ -87,14 +93,20 @@ export class QboNetworkError extends QboError {
    */
   readonly requestSent: boolean;
   readonly timedOut: boolean;
+  /**
+   * No connection could be made at all (refused, no route, unknown host): QBO is
+   * unavailable from here, which is not the same as slow.
+   */
+  readonly unreachable: boolean;
 
   constructor(
     message: string,
-    opts: { requestSent: boolean; timedOut?: boolean; cause?: unknown },
+    opts: { requestSent: boolean; timedOut?: boolean; unreachable?: boolean; cause?: unknown },
   ) {
     super(message, { cause: opts.cause });
     this.requestSent = opts.requestSent;
     this.timedOut = opts.timedOut ?? false;
+    this.unreachable = opts.unreachable ?? false;
   }
 }
 

@@ -6,6 +6,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database, QboRequestLogKind } from '../../../db/schema.ts';
+import { QuickBooksError, type QuickBooksErrorKind } from '../errors.ts';
 import { DAY_MS, type RequestLogRecord, type RequestLogSink } from '../ports.ts';
 
 /** A stored record: its id, the time it was stored under, and the column's name for the code. */
@@ -223,8 +224,9 @@ function encodeCursor(at: string, id: string): string {
   return Buffer.from(JSON.stringify([at, id])).toString('base64url');
 }
 
-export class InvalidCursorError extends Error {
+export class InvalidCursorError extends QuickBooksError {
   override name = 'InvalidCursorError';
+  override readonly kind: QuickBooksErrorKind = 'invalid_cursor';
 }
 
 function decodeCursor(cursor: string): { at: string; id: string } {

@@ -13,6 +13,7 @@
 // per-client token never mixes realms.
 import OAuthClient from 'intuit-oauth';
 import type { IntuitUrls } from '../../../config.ts';
+import { QuickBooksError, type QuickBooksErrorKind } from '../errors.ts';
 import type { QboRequestLogKind } from '../../../db/schema.ts';
 import { systemClock, type Clock, type RequestLogRecord, type RequestLogSink } from '../ports.ts';
 
@@ -27,8 +28,8 @@ export interface TokenSet {
   idToken?: string;
 }
 
-/** Base of the family; `intuitTid` is what Intuit support asks for. Never carries a token. */
-export class OAuthError extends Error {
+/** Base of the OAuth errors; `intuitTid` is what Intuit support asks for. Never carries a token. */
+export abstract class OAuthError extends QuickBooksError {
   constructor(
     message: string,
     readonly status: number | null = null,
@@ -41,14 +42,17 @@ export class OAuthError extends Error {
 /** invalid_grant: the refresh token or code is dead; the connection needs re-auth. */
 export class OAuthGrantError extends OAuthError {
   override readonly name = 'OAuthGrantError';
+  override readonly kind: QuickBooksErrorKind = 'oauth_grant';
 }
 /** Network, timeout, 408/429/5xx, a lost or unreadable answer: keep the old tokens, retry later. */
 export class OAuthTransientError extends OAuthError {
   override readonly name = 'OAuthTransientError';
+  override readonly kind: QuickBooksErrorKind = 'oauth_transient';
 }
 /** invalid_client, other 4xx, misconfiguration: retrying will not help; an operator must act. */
 export class OAuthClientError extends OAuthError {
   override readonly name = 'OAuthClientError';
+  override readonly kind: QuickBooksErrorKind = 'oauth_client';
 }
 
 export interface QboOAuthOptions {

@@ -41,6 +41,7 @@ import {
   type QboOAuth,
   type TokenSet,
 } from './oauth.ts';
+import { QuickBooksError, type QuickBooksErrorKind } from '../errors.ts';
 import { LockTimeoutError, type Clock, type Lock } from '../ports.ts';
 import type { TokenCipher } from './token-cipher.ts';
 
@@ -48,8 +49,9 @@ export type ReauthReason =
   'not_connected' | 'no_tokens' | 'needs_reauth' | 'disconnected' | 'invalid_grant';
 
 /** The realm cannot call QBO until a person reconnects it (or it was never connected). */
-export class ReauthRequiredError extends Error {
+export class ReauthRequiredError extends QuickBooksError {
   override readonly name = 'ReauthRequiredError';
+  override readonly kind: QuickBooksErrorKind = 'reauth_required';
   constructor(
     readonly realmId: string,
     readonly reason: ReauthReason,
