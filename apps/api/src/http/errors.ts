@@ -5,7 +5,7 @@
 // message names the request id, and the log has the stack.
 import { ERROR_STATUS, type ErrorCode, type ErrorResponse } from '@qbo-sync/contract';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ZodError, type z } from 'zod';
+import { ZodError } from 'zod';
 import type {
   QboAuthError,
   QboError,
@@ -19,6 +19,10 @@ import type {
   OAuthGrantError,
   OAuthTransientError,
 } from '../lib/quickbooks/connection/oauth.ts';
+import type {
+  NotConnectedError,
+  RealmNotFoundError,
+} from '../lib/quickbooks/connection/connection.service.ts';
 import type { ReauthRequiredError } from '../lib/quickbooks/connection/token-store.ts';
 import { QuickBooksError, type QuickBooksErrorKind } from '../lib/quickbooks/errors.ts';
 import type { LockTimeoutError } from '../lib/quickbooks/ports.ts';
@@ -36,24 +40,34 @@ export class HttpError extends Error {
   }
 }
 
-/** Parses `value` with `schema`, or throws a 400 naming every bad field. */
-export function parseInput<S extends z.ZodType>(
-  schema: S,
-  value: unknown,
-  where: 'query' | 'body',
-): z.output<S> {
-  const r = schema.safeParse(value ?? {});
-  if (r.success) return r.data;
-  throw invalidInput(r.error, where);
-}
-
-function invalidInput(err: ZodError, where: string): HttpError {
-  const issues = err.issues.map((i) => ({
-    field: i.path.length ? i.path.join('.') : where,
-    message: i.message,
+/**
+ * A 400 naming every bad field, e.g. `invalid query: limit: limit must be 1-500`. `path` is
+ * where in the input the problem is; an empty one means the input as a whole.
+ */
+function invalidInput(
+  problems: readonly { path: readonly PropertyKey[]; message: string }[],
+  where: string,
+): HttpError {
+  const issues = problems.map((p) => ({
+    field: p.path.length ? p.path.map(String).join('.') : where,
+    message: p.message,
   }));
   const summary = issues.map((i) => `${i.field}: ${i.message}`).join('; ');
   return new HttpError('invalid_request', `invalid ${where}: ${summary}`, { issues });
+}
+
+/**
+ * A request the route's schema refused. The zod type provider reports each zod issue with
+ * its path as a JSON pointer (`/realmId`); Fastify says which part of the request it was.
+ */
+function fromValidation(err: FastifyError): HttpError {
+  const where =
+    err.validationContext === 'querystring' ? 'query' : (err.validationContext ?? 'input');
+  const problems = (err.validation ?? []).map((v) => ({
+    path: v.instancePath.split('/').filter(Boolean),
+    message: v.message ?? 'is invalid',
+  }));
+  return invalidInput(problems, where);
 }
 
 /** The class behind each kind, so each entry of the table below reads its own fields. */
@@ -62,6 +76,8 @@ interface ErrorsByKind {
   oauth_transient: OAuthTransientError;
   oauth_client: OAuthClientError;
   reauth_required: ReauthRequiredError;
+  realm_not_found: RealmNotFoundError;
+  not_connected: NotConnectedError;
   qbo_error: QboError;
   qbo_fault: QboFault;
   qbo_throttled: QboThrottledError;
@@ -70,6 +86,9 @@ interface ErrorsByKind {
   lock_timeout: LockTimeoutError;
   invalid_cursor: InvalidCursorError;
 }
+
+/** Where the messages below send the operator. */
+const QB = '/api/quickbooks';
 
 const needsReauth = (err: Error & { realmId?: string }) =>
   new HttpError(
@@ -92,6 +111,27 @@ const qboAnswered = (err: QboError) => {
 const BY_KIND: { [K in QuickBooksErrorKind]: (err: ErrorsByKind[K]) => HttpError } = {
   oauth_grant: needsReauth,
   reauth_required: needsReauth,
+  realm_not_found: (err) =>
+    new HttpError(
+      'realm_not_found',
+      `no QuickBooks company with realmId ${err.realmId} is known to this service; GET ${QB}/status lists the connected ones`,
+      { realm_id: err.realmId },
+    ),
+  not_connected: (err) => {
+    if (err.reason === 'disconnected') {
+      return new HttpError(
+        'not_connected',
+        `QuickBooks company ${err.realmId} was disconnected; reconnect it with GET ${QB}/connect`,
+        { realm_id: err.realmId },
+      );
+    }
+    return new HttpError(
+      'not_connected',
+      err.reason === 'no_tokens'
+        ? `no tokens are stored for ${err.realmId}`
+        : `no QuickBooks company is connected; connect one with GET ${QB}/connect`,
+    );
+  },
   oauth_transient: () =>
     new HttpError(
       'qbo_unavailable',
@@ -137,7 +177,7 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof QuickBooksError) {
     return (BY_KIND[err.kind] as (e: QuickBooksError) => HttpError)(err);
   }
-  if (err instanceof ZodError) return invalidInput(err, 'input');
+  if (err instanceof ZodError) return invalidInput(err.issues, 'input');
   const fe = err as Partial<FastifyError>;
   if (typeof fe.statusCode === 'number' && fe.statusCode < 500 && typeof fe.code === 'string') {
     return fromFastify(fe as FastifyError);
@@ -147,6 +187,8 @@ export function toHttpError(err: unknown): HttpError {
 
 function fromFastify(err: FastifyError): HttpError {
   switch (err.code) {
+    case 'FST_ERR_VALIDATION':
+      return fromValidation(err);
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new HttpError('invalid_json', `the request body is not valid JSON: ${err.message}`);

@@ -10,6 +10,7 @@ import type { AppConfig, IntuitConfig, LogLevel } from '../config.ts';
 import type { Database } from '../db/schema.ts';
 import { AdminAuth } from '../http/admin-auth.ts';
 import { QboApiClient, type QboApiClientDeps } from '../lib/quickbooks/client/api-client.ts';
+import { ConnectionService } from '../lib/quickbooks/connection/connection.service.ts';
 import { ACCOUNTING_SCOPE, QboOAuth } from '../lib/quickbooks/connection/oauth.ts';
 import { deriveOAuthStateSecret } from '../lib/quickbooks/connection/oauth-state.ts';
 import { systemClock, type Clock, type Lock, type RateLimiter } from '../lib/quickbooks/ports.ts';
@@ -109,6 +110,7 @@ export interface Services {
   oauth: QboOAuth;
   tokens: TokenStore;
   api: QboApiClient;
+  connections: ConnectionService;
   auth: AdminAuth;
   stateSecret: Buffer;
   intuit: IntuitConfig;
@@ -156,6 +158,17 @@ export function buildServices(o: ServiceOptions): Services {
     minorVersion: o.minorVersion,
     ...o.apiClient,
   });
+  const stateSecret = deriveOAuthStateSecret(o.tokenKeyring);
+  const connections = new ConnectionService({
+    db: o.db,
+    clock,
+    oauth,
+    tokens,
+    api,
+    stateSecret,
+    environment: o.intuit.environment,
+    scopes,
+  });
   return {
     db: o.db,
     clock,
@@ -166,8 +179,9 @@ export function buildServices(o: ServiceOptions): Services {
     oauth,
     tokens,
     api,
+    connections,
     auth: new AdminAuth({ adminApiToken: o.adminApiToken, clock }),
-    stateSecret: deriveOAuthStateSecret(o.tokenKeyring),
+    stateSecret,
     intuit: o.intuit,
     scopes,
   };
@@ -180,12 +194,7 @@ export function appDepsOf(s: Services): AppDeps {
     clock: s.clock,
     logger: s.logger,
     auth: s.auth,
-    oauth: s.oauth,
-    tokens: s.tokens,
-    api: s.api,
-    stateSecret: s.stateSecret,
-    environment: s.intuit.environment,
-    scopes: s.scopes,
+    connections: s.connections,
   };
 }
 

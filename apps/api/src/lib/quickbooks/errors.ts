@@ -9,6 +9,8 @@
 //   oauth_transient    OAuthTransientError       connection/oauth.ts   Intuit down or unreadable
 //   oauth_client       OAuthClientError          connection/oauth.ts   app credentials refused
 //   reauth_required    ReauthRequiredError       connection/token-store.ts
+//   realm_not_found    RealmNotFoundError        connection/connection.service.ts
+//   not_connected      NotConnectedError         connection/connection.service.ts
 //   qbo_error          QboError                  client/errors.ts      an unusable answer
 //   qbo_fault          QboFault                  client/errors.ts      a fault envelope
 //   qbo_throttled      QboThrottledError         client/errors.ts      429 / 3001
@@ -21,6 +23,8 @@ export type QuickBooksErrorKind =
   | 'oauth_transient'
   | 'oauth_client'
   | 'reauth_required'
+  | 'realm_not_found'
+  | 'not_connected'
   | 'qbo_error'
   | 'qbo_fault'
   | 'qbo_throttled'

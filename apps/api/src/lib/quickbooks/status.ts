@@ -1,5 +1,5 @@
-// The read model behind GET /status: which companies are connected, which one a request
-// means, and everything the admin card shows about it. Reads only the database (never QBO,
+// The read model behind GET /status: which companies are connected and everything the admin
+// card shows about the one a request means. Reads only the database (never QBO,
 // never token plaintext), so /status stays cheap and safe to poll.
 import { sql, type Kysely } from 'kysely';
 import {
@@ -10,43 +10,8 @@ import {
   type QboEntityType,
   type QboSyncCursor,
 } from '../../db/schema.ts';
+import { listConnections } from './connection/connections.repo.ts';
 import { DAY_MS, MINUTE_MS } from './ports.ts';
-
-export type RealmResolution =
-  | { kind: 'found'; connection: QboConnection }
-  | { kind: 'unknown'; realmId: string }
-  | { kind: 'none' };
-
-/** Every connection, active ones first, then most recently connected first. */
-export async function listConnections(db: Kysely<Database>): Promise<QboConnection[]> {
-  return db
-    .selectFrom('qbo_connections')
-    .selectAll()
-    .orderBy(sql`case when status = 'disconnected' then 1 else 0 end`)
-    .orderBy('connected_at', 'desc')
-    .orderBy('realm_id')
-    .execute();
-}
-
-/**
- * The company a request is about: the given realm, or else the most recently connected one
- * that is still connected (or needs re-auth), or else the most recent of any.
- */
-export async function resolveRealm(
-  db: Kysely<Database>,
-  realmId: string | undefined,
-): Promise<RealmResolution> {
-  if (realmId !== undefined) {
-    const connection = await db
-      .selectFrom('qbo_connections')
-      .selectAll()
-      .where('realm_id', '=', realmId)
-      .executeTakeFirst();
-    return connection ? { kind: 'found', connection } : { kind: 'unknown', realmId };
-  }
-  const [first] = await listConnections(db);
-  return first ? { kind: 'found', connection: first } : { kind: 'none' };
-}
 
 export interface TokenExpiries {
   accessTokenExpiresAt: Date;

@@ -1,7 +1,7 @@
 // Domain health metrics -> the wire: snake_case fields and ISO 8601 times.
 import type { MetricsResponse } from '@qbo-sync/contract';
 import type { HealthMetrics } from '../../lib/quickbooks/metrics.ts';
-import { iso } from './status.mapper.ts';
+import { iso } from './connection.mapper.ts';
 
 export function toMetricsResponse(m: HealthMetrics): MetricsResponse {
   const { api, tokenRefreshes: r, webhooks: w, alerts: a } = m;

@@ -179,6 +179,17 @@ export class QboApiClient {
     }
   }
 
+  /**
+   * This client, calling with `accessToken` instead of asking the token store: for the calls
+   * made while a new grant is checked, before anything of it is stored.
+   */
+  withAccessToken(accessToken: string): QboApiClient {
+    return new QboApiClient({
+      ...this.#d,
+      tokens: { getAccessToken: async () => accessToken, invalidateAccessToken: async () => {} },
+    });
+  }
+
   /** GET /companyinfo/{realmId} → the CompanyInfo object. */
   async companyInfo(realmId: string): Promise<Record<string, unknown>> {
     const res = await this.request<Record<string, unknown>>(realmId, {

@@ -18,6 +18,7 @@ import type { Logger } from 'pino';
 import type {
   Database,
   QboConnectionStatus,
+  QboEnvironment,
   QboRefreshStatus,
   QboTokens,
 } from '../../../db/schema.ts';
@@ -105,6 +106,13 @@ export interface TokenStoreDeps {
 
 export type RefreshOutcome = 'refreshed' | 'already_fresh';
 
+/** What the callback learned about a newly granted company; omitted fields keep stored values. */
+export interface NewGrantDetails {
+  companyName?: string | null;
+  environment?: QboEnvironment;
+  scopes?: string[];
+}
+
 /** The old access token is still served after a failed refresh-ahead while this much of it is left. */
 const STALE_GRACE_MS = 30_000;
 
@@ -120,12 +128,19 @@ export class TokenStore {
     };
   }
 
-  /** Stores a new grant (after /callback): the connection becomes `connected`. */
-  async saveTokens(realmId: string, tokens: TokenSet): Promise<void> {
+  /**
+   * Stores a new grant (after /callback): the connection row is written once, with what the
+   * callback learned about the company, and becomes `connected` together with its tokens.
+   */
+  async saveTokens(
+    realmId: string,
+    tokens: TokenSet,
+    company: NewGrantDetails = {},
+  ): Promise<void> {
     await this.#withLock(realmId, async () => {
       const now = new Date(this.#d.clock.now());
       await this.#d.db.transaction().execute(async (trx) => {
-        await upsertConnection(trx, { realmId, now });
+        await upsertConnection(trx, { ...company, realmId, now });
         await putTokens(trx, realmId, this.#encrypt(realmId, tokens, null), now);
       });
     });
@@ -203,11 +218,14 @@ export class TokenStore {
     );
   }
 
-  /** Disconnect: revoke the grant at Intuit (best effort), then wipe the tokens. */
-  async revokeAndWipe(realmId: string): Promise<void> {
-    await this.#withLock(realmId, async () => {
+  /**
+   * Disconnect: revoke the grant at Intuit (best effort), then wipe the tokens and mark the
+   * connection disconnected. Returns when it was marked.
+   */
+  async revokeAndWipe(realmId: string): Promise<Date> {
+    const at = await this.#withLock(realmId, async () => {
       const row = await readConnectionTokens(this.#d.db, realmId);
-      if (!row) return;
+      if (!row) return new Date(this.#d.clock.now());
       if (row.tokens) {
         try {
           const refreshToken = this.#d.cipher.decrypt(
@@ -228,8 +246,10 @@ export class TokenStore {
         await deleteTokens(trx, realmId);
         await markDisconnected(trx, realmId, now);
       });
+      return now;
     });
     this.#log(realmId).info('QuickBooks connection disconnected and its tokens wiped');
+    return at;
   }
 
   async status(realmId: string): Promise<TokenStatus | null> {

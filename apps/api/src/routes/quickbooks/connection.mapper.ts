@@ -1,11 +1,24 @@
-// Domain status -> the wire: snake_case fields, ISO 8601 times, QBO's limits for reference.
-import type { ConnectionSummary, StatusResponse, TokenExpiries } from '@qbo-sync/contract';
+// What the connection service returns -> the wire: snake_case fields and ISO 8601 times.
+import type {
+  ConnectionSummary,
+  DisconnectResponse,
+  RefreshResponse,
+  StatusResponse,
+  TestConnectionResponse,
+  TokenExpiries,
+} from '@qbo-sync/contract';
 import type { QboConnection } from '../../db/schema.ts';
+import { toHttpError } from '../../http/errors.ts';
 import {
   QBO_MAX_IN_FLIGHT,
   QBO_REQUESTS_PER_MINUTE,
   QBO_REQUESTS_PER_SECOND,
 } from '../../lib/quickbooks/client/limits.ts';
+import type {
+  Disconnected,
+  Probe,
+  Refreshed,
+} from '../../lib/quickbooks/connection/connection.service.ts';
 import type {
   ConnectionStatus,
   TokenExpiries as DomainTokenExpiries,
@@ -70,4 +83,43 @@ export function toTokenExpiries(t: DomainTokenExpiries): TokenExpiries {
 
 export function iso(d: Date | null): string | null {
   return d ? d.toISOString() : null;
+}
+
+export function toDisconnectResponse(d: Disconnected): DisconnectResponse {
+  return {
+    realm_id: d.realmId,
+    status: 'disconnected',
+    disconnected_at: d.disconnectedAt.toISOString(),
+    kept: { mirror_rows: d.kept.mirrorRows, request_log_rows: d.kept.requestLogRows },
+  };
+}
+
+export function toRefreshResponse(r: Refreshed): RefreshResponse {
+  return {
+    realm_id: r.realmId,
+    result: r.result,
+    tokens: toTokenExpiries(r.tokens),
+    last_refresh_at: iso(r.tokens.lastRefreshAt),
+  };
+}
+
+/** A probe QBO failed is still an answer (ok: false), its error in the API's error shape. */
+export function toTestConnectionResponse(p: Probe): TestConnectionResponse {
+  const failed = p.error ? toHttpError(p.error) : null;
+  return {
+    ok: failed === null,
+    realm_id: p.connection.realm_id,
+    company_name: p.companyName,
+    latency_ms: p.latencyMs,
+    checked_at: p.checkedAt.toISOString(),
+    ...(failed
+      ? {
+          error: {
+            code: failed.code,
+            message: failed.message,
+            ...(failed.details ? { details: failed.details } : {}),
+          },
+        }
+      : {}),
+  };
 }
