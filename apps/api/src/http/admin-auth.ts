@@ -7,11 +7,11 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { SessionBody, SessionResponse } from '@qbo-sync/contract';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { Clock } from '../lib/quickbooks/ports.ts';
+import { HOUR_MS, type Clock } from '../lib/quickbooks/ports.ts';
 import { HttpError } from './errors.ts';
 
 export const SESSION_COOKIE = 'qbo_admin_session';
-export const DEFAULT_SESSION_TTL_MS = 12 * 3600_000;
+export const DEFAULT_SESSION_TTL_MS = 12 * HOUR_MS;
 
 export type AdminPrincipal = { kind: 'bearer' } | { kind: 'session'; sessionId: string };
 

@@ -13,7 +13,13 @@ import { QboApiClient, type QboApiClientDeps } from '../lib/quickbooks/client/ap
 import { ConnectionService } from '../lib/quickbooks/connection/connection.service.ts';
 import { ACCOUNTING_SCOPE, QboOAuth } from '../lib/quickbooks/connection/oauth.ts';
 import { deriveOAuthStateSecret } from '../lib/quickbooks/connection/oauth-state.ts';
-import { systemClock, type Clock, type Lock, type RateLimiter } from '../lib/quickbooks/ports.ts';
+import {
+  HOUR_MS,
+  systemClock,
+  type Clock,
+  type Lock,
+  type RateLimiter,
+} from '../lib/quickbooks/ports.ts';
 import { DbRequestLogSink, pruneExpiredRequestLog } from '../lib/quickbooks/client/request-log.ts';
 import { TokenCipher, type TokenKeyring } from '../lib/quickbooks/connection/token-cipher.ts';
 import { TokenStore } from '../lib/quickbooks/connection/token-store.ts';
@@ -295,7 +301,7 @@ export function startRequestLogPruning(o: {
       });
   };
   run();
-  const timer = setInterval(run, o.intervalMs ?? 3600_000);
+  const timer = setInterval(run, o.intervalMs ?? HOUR_MS);
   timer.unref();
   return () => clearInterval(timer);
 }

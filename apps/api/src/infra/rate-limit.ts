@@ -17,7 +17,7 @@ import type {
   RateLimiter,
 } from '../lib/quickbooks/ports.ts';
 import { RedisScript } from './redis.ts';
-import { sleep } from './sleep.ts';
+import { sleep } from '../lib/sleep.ts';
 
 function checkPolicy(policy: RateLimitPolicy): void {
   const ok =

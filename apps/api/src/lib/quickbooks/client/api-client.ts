@@ -10,7 +10,8 @@
 //     token before doing any work, so this is safe for every request);
 //   - anything else (validation faults 6240, 5010, 610…) surfaces at once: retrying cannot help.
 import type pino from 'pino';
-import type { Clock, RateLimiter, RequestLogSink } from '../ports.ts';
+import { sleep } from '../../sleep.ts';
+import { SECOND_MS, type Clock, type RateLimiter, type RequestLogSink } from '../ports.ts';
 import {
   QboAuthError,
   QboError,
@@ -76,7 +77,8 @@ export interface QboApiClientDeps {
   timeoutMs?: number;
   /** Attempts for transient failures, first included. Default 4. */
   maxAttempts?: number;
-  sleep?: (ms: number) => Promise<void>;
+  /** Waits between attempts; an abort of the caller's signal ends the wait. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   retry?: Partial<RetryPolicy>;
   /** Swappable transport (default: Node's fetch). */
   fetch?: typeof fetch;
@@ -85,6 +87,8 @@ export interface QboApiClientDeps {
 
 /** QBO rejects a requestid longer than 50 characters with fault 6000 (sandbox docs). */
 export const MAX_REQUEST_ID_LENGTH = 50;
+export const DEFAULT_TIMEOUT_MS = 60 * SECOND_MS;
+export const DEFAULT_MAX_ATTEMPTS = 4;
 
 /** Full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"): uniform in [0, cap). */
 export function backoffDelayMs(
@@ -117,14 +121,14 @@ export class QboApiClient {
   readonly #d: QboApiClientDeps;
   readonly #base: string;
   readonly #retry: RetryPolicy;
-  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly #fetch: typeof fetch;
 
   constructor(deps: QboApiClientDeps) {
     this.#d = deps;
     this.#base = deps.apiBaseUrl.replace(/\/+$/, '');
     this.#retry = { ...DEFAULT_RETRY_POLICY, ...deps.retry };
-    this.#sleep = deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.#sleep = deps.sleep ?? sleep;
     this.#fetch = deps.fetch ?? ((input, init) => fetch(input, init));
   }
 
@@ -135,7 +139,7 @@ export class QboApiClient {
     ) {
       throw new RangeError(`requestid must be 1-${MAX_REQUEST_ID_LENGTH} characters`);
     }
-    const maxAttempts = Math.max(1, this.#d.maxAttempts ?? 4);
+    const maxAttempts = Math.max(1, this.#d.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
     const log = this.#d.logger.child({ realmId, requestId: req.requestId });
     let attempt = 0;
     let transientFailures = 0;
@@ -174,7 +178,7 @@ export class QboApiClient {
           'QBO call failed transiently; retrying',
         );
         req.signal?.throwIfAborted();
-        await this.#sleep(delay);
+        await this.#sleep(delay, req.signal);
       }
     }
   }
@@ -327,7 +331,7 @@ export class QboApiClient {
     let intuitTid: string | null = null;
     let outcome: QboResponse<T> | QboError;
     try {
-      const timeout = AbortSignal.timeout(this.#d.timeoutMs ?? 60_000);
+      const timeout = AbortSignal.timeout(this.#d.timeoutMs ?? DEFAULT_TIMEOUT_MS);
       const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
       try {
         const res = await this.#fetch(url, {

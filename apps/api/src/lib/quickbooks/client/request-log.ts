@@ -114,6 +114,8 @@ export async function countRequestLog(db: Kysely<Database>, realmId: string): Pr
 }
 
 const PRUNE_BATCH = 5_000;
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 500;
 
 /**
  * Deletes rows created before `olderThan`; returns how many. Deletes in batches so a
@@ -158,7 +160,7 @@ export async function listRequestLog(
   db: Kysely<Database>,
   f: RequestLogFilter = {},
 ): Promise<{ logs: RequestLogEntry[]; nextCursor: string | null }> {
-  const limit = Math.min(Math.max(Math.trunc(f.limit ?? 50), 1), 500);
+  const limit = Math.min(Math.max(Math.trunc(f.limit ?? DEFAULT_PAGE_SIZE), 1), MAX_PAGE_SIZE);
   const cursor = f.cursor ? decodeCursor(f.cursor) : null;
   let q = db
     .selectFrom('qbo_request_log')

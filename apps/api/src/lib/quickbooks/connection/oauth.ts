@@ -15,7 +15,13 @@ import OAuthClient from 'intuit-oauth';
 import type { IntuitUrls } from '../../../config.ts';
 import { QuickBooksError, type QuickBooksErrorKind } from '../errors.ts';
 import type { QboRequestLogKind } from '../../../db/schema.ts';
-import { systemClock, type Clock, type RequestLogRecord, type RequestLogSink } from '../ports.ts';
+import {
+  SECOND_MS,
+  systemClock,
+  type Clock,
+  type RequestLogRecord,
+  type RequestLogSink,
+} from '../ports.ts';
 
 export interface TokenSet {
   accessToken: string;
@@ -72,6 +78,8 @@ export interface QboOAuthOptions {
 }
 
 export const ACCOUNTING_SCOPE = 'com.intuit.quickbooks.accounting';
+/** A hung token call must end well inside the refresh lock's TTL (token-store.ts). */
+export const DEFAULT_OAUTH_TIMEOUT_MS = 20 * SECOND_MS;
 
 interface RawResponse {
   status: number;
@@ -103,7 +111,7 @@ export class QboOAuth {
     }
     this.#opts = { ...opts, urls: { ...opts.urls } };
     this.#scopes = opts.scopes?.length ? [...opts.scopes] : [ACCOUNTING_SCOPE];
-    this.#timeoutMs = opts.timeoutMs ?? 20_000;
+    this.#timeoutMs = opts.timeoutMs ?? DEFAULT_OAUTH_TIMEOUT_MS;
     this.#clock = opts.clock ?? systemClock;
   }
 

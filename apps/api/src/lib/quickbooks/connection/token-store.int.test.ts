@@ -15,7 +15,13 @@ import { OAuthSandbox } from '../../../../test/oauth-sandbox.ts';
 import { OAuthTransientError, type QboOAuth, type TokenSet } from './oauth.ts';
 import { systemClock, type Lock } from '../ports.ts';
 import { TokenCipher } from './token-cipher.ts';
-import { ReauthRequiredError, TokenStore, type ReauthAlert } from './token-store.ts';
+import { ReauthRequiredError, TokenStore } from './token-store.ts';
+
+/** An alert as the token store raises it: its error line's `alert` field and realm. */
+interface ReauthAlert {
+  kind: string;
+  realmId: string;
+}
 
 const cipher = new TokenCipher({
   currentKeyId: 'k1',
@@ -50,7 +56,16 @@ forEachDatabase((t, kind) => {
     const oauth = sbx.oauth(app);
     const logs: string[] = [];
     const alerts: ReauthAlert[] = [];
-    const logger = pino({ level: 'trace' }, { write: (line: string) => void logs.push(line) });
+    const logger = pino(
+      { level: 'trace' },
+      {
+        write: (line: string) => {
+          logs.push(line);
+          const l = JSON.parse(line) as { alert?: string; realmId: string };
+          if (l.alert) alerts.push({ kind: l.alert, realmId: l.realmId });
+        },
+      },
+    );
     const storeWith = (o: { lock: Lock; db?: Kysely<Database> }) =>
       new TokenStore({
         db: o.db ?? db,
@@ -59,7 +74,6 @@ forEachDatabase((t, kind) => {
         oauth,
         clock: systemClock,
         logger,
-        onAlert: (a) => void alerts.push(a),
       });
     const store = storeWith({ lock: new MemoryLock() });
     const callback = await sbx.consent(oauth.authorizeUrl('state'), realmId);

@@ -43,7 +43,7 @@ import {
   type TokenSet,
 } from './oauth.ts';
 import { QuickBooksError, type QuickBooksErrorKind } from '../errors.ts';
-import { LockTimeoutError, type Clock, type Lock } from '../ports.ts';
+import { LockTimeoutError, MINUTE_MS, SECOND_MS, type Clock, type Lock } from '../ports.ts';
 import type { TokenCipher } from './token-cipher.ts';
 
 export type ReauthReason =
@@ -82,13 +82,11 @@ export interface TokenStatus {
   needsReauthSince: Date | null;
 }
 
-/** Raised once per invalid_grant; the durable copy is qbo_connections.status = needs_reauth. */
-export interface ReauthAlert {
-  kind: 'qbo_reauth_required';
-  realmId: string;
-  at: Date;
-  intuitTid: string | null;
-}
+/**
+ * The `alert` field of the one error line written per invalid_grant; the durable copy is
+ * qbo_connections.status = needs_reauth, which GET /metrics reports as an alert.
+ */
+export const REAUTH_ALERT = 'qbo_reauth_required';
 
 export interface TokenStoreDeps {
   db: Kysely<Database>;
@@ -101,7 +99,6 @@ export interface TokenStoreDeps {
   refreshAheadMs?: number;
   /** Lock TTL for one refresh; longer than the OAuth timeout (default 60 s). */
   lockTtlMs?: number;
-  onAlert?: (alert: ReauthAlert) => void;
 }
 
 export type RefreshOutcome = 'refreshed' | 'already_fresh';
@@ -114,7 +111,11 @@ export interface NewGrantDetails {
 }
 
 /** The old access token is still served after a failed refresh-ahead while this much of it is left. */
-const STALE_GRACE_MS = 30_000;
+const STALE_GRACE_MS = 30 * SECOND_MS;
+/** Refresh ahead of expiry when less than this is left: a call in flight never holds a dead token. */
+export const DEFAULT_REFRESH_AHEAD_MS = 5 * MINUTE_MS;
+/** One refresh holds the lock at most this long; longer than the OAuth timeout. */
+export const DEFAULT_REFRESH_LOCK_TTL_MS = MINUTE_MS;
 
 export class TokenStore {
   readonly #d: TokenStoreDeps & { refreshAheadMs: number; lockTtlMs: number };
@@ -123,8 +124,8 @@ export class TokenStore {
   constructor(deps: TokenStoreDeps) {
     this.#d = {
       ...deps,
-      refreshAheadMs: deps.refreshAheadMs ?? 5 * 60_000,
-      lockTtlMs: deps.lockTtlMs ?? 60_000,
+      refreshAheadMs: deps.refreshAheadMs ?? DEFAULT_REFRESH_AHEAD_MS,
+      lockTtlMs: deps.lockTtlMs ?? DEFAULT_REFRESH_LOCK_TTL_MS,
     };
   }
 
@@ -350,21 +351,10 @@ export class TokenStore {
         throw new OAuthTransientError('tokens changed during the refresh; try again');
       }
       await markNeedsReauth(db, realmId, { error: `invalid_grant: ${message}`, at: now });
-      const alert: ReauthAlert = {
-        kind: 'qbo_reauth_required',
-        realmId,
-        at: now,
-        intuitTid: err.intuitTid,
-      };
       log.error(
-        { alert: alert.kind, intuitTid: err.intuitTid },
+        { alert: REAUTH_ALERT, intuitTid: err.intuitTid },
         'QuickBooks connection needs re-authorization: Intuit refused the refresh token (invalid_grant)',
       );
-      try {
-        this.#d.onAlert?.(alert);
-      } catch {
-        // an alert sink must not change the outcome
-      }
       throw new ReauthRequiredError(realmId, 'invalid_grant');
     }
     const status: QboRefreshStatus = 'error';
