@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import pino from 'pino';
 import { startSandbox, type Sandbox } from 'qbo-sandbox';
+import { afterAll, beforeAll } from 'vitest';
 import { buildApp } from '../src/app.ts';
 import { intuitUrls, type IntuitConfig } from '../src/config.ts';
 import type { Database } from '../src/db/schema.ts';
@@ -19,6 +20,7 @@ import {
 } from '../src/infra/container.ts';
 import { closeRedis, createRedis } from '../src/infra/redis.ts';
 import type { Clock } from '../src/lib/quickbooks/ports.ts';
+import { forEachDatabase } from './db-helpers.ts';
 import { freePort } from './free-port.ts';
 
 export type { Sandbox };
@@ -172,6 +174,53 @@ export async function startTestService(
       if (redis) await closeRedis(redis);
     },
   };
+}
+
+/** What a route test reaches through `forEachService`, once its hooks have run. */
+export interface ServiceEnv {
+  readonly sandbox: Sandbox;
+  readonly svc: TestService;
+  readonly db: Kysely<Database>;
+}
+
+/**
+ * The set-up every route test file shares: one qbo-sandbox for the file and, for each
+ * database kind (forEachDatabase), the service listening on a free port in front of it.
+ * `env`'s fields are there inside tests and hooks (declared after this one's, so they run
+ * after it).
+ */
+export function forEachService(fn: (env: ServiceEnv) => void): void {
+  let sandbox: Sandbox | undefined;
+  beforeAll(async () => {
+    sandbox = await startTestSandbox();
+  });
+  afterAll(async () => {
+    await sandbox?.close();
+  });
+  forEachDatabase((t) => {
+    let svc: TestService | undefined;
+    beforeAll(async () => {
+      svc = await startTestService(t().db, sandbox!);
+    });
+    afterAll(async () => {
+      await svc?.close();
+    });
+    const started = <T>(value: T | undefined, what: string): T => {
+      if (value === undefined) throw new Error(`${what} is not started yet (use env inside tests)`);
+      return value;
+    };
+    fn({
+      get sandbox() {
+        return started(sandbox, 'the sandbox');
+      },
+      get svc() {
+        return started(svc, 'the service');
+      },
+      get db() {
+        return t().db;
+      },
+    });
+  });
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1,21 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../src/index.ts';
-import { connect, controlClient, type Connection } from './sandbox-clients.ts';
+import { describe, expect, it } from 'vitest';
+import { connect, type Connection, useSandbox } from './sandbox-clients.ts';
 
 const recorded = JSON.parse(
   readFileSync('/work/shared/qbo-recordings/qbo_api/batch/basic.json', 'utf8'),
 ) as { request: { body: any }; response: { status: number; headers: any; body: any } };
 const recordedItems = recorded.response.body.BatchItemResponse as any[];
 
-let sandbox: Sandbox;
-let control: ReturnType<typeof controlClient>;
-
-beforeAll(async () => {
-  sandbox = await startSandbox({ port: 0 });
-  control = controlClient(sandbox.url);
-});
-afterAll(() => sandbox.close());
+const sandbox = useSandbox();
+const { control } = sandbox;
 
 const counts = async (c: Connection): Promise<Record<string, number>> =>
   (await control('GET', `/_sandbox/companies/${c.realmId}`)).body.counts;

@@ -1,16 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../src/index.ts';
-import { connect, controlClient, http, type Connection } from './sandbox-clients.ts';
+import { describe, expect, it } from 'vitest';
+import { connect, http, type Connection, useSandbox } from './sandbox-clients.ts';
 
-let sandbox: Sandbox;
-let control: ReturnType<typeof controlClient>;
-
-beforeAll(async () => {
-  sandbox = await startSandbox({ port: 0 });
-  control = controlClient(sandbox.url);
-});
-afterAll(() => sandbox.close());
+const sandbox = useSandbox();
+const { control } = sandbox;
 
 const inject = async (rule: Record<string, unknown>): Promise<string> => {
   const res = await control('POST', '/_sandbox/faults', rule);
