@@ -26,6 +26,32 @@ export default tseslint.config(
     },
   },
   {
+    // The QuickBooks domain depends on its ports only: never on the HTTP layer (routes, http),
+    // on the adapters (infra), on the entry points that wire them, or on the wire contract.
+    // Routes map domain types to the contract; entry points pick adapters. Tests beside the
+    // code assemble real adapters, so they may.
+    files: ['apps/api/src/lib/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^\\.{1,2}/(.*/)?((routes|http|infra)(/|\\.ts$)|(app|main|worker)\\.ts$)',
+              message:
+                'lib/ is the domain: depend on a port in lib/quickbooks/ports.ts, not on routes/, http/, infra/ or an entry point.',
+            },
+            {
+              group: ['@qbo-sync/contract', '@qbo-sync/contract/*'],
+              message: 'lib/ returns its own types; the routes map them to the HTTP contract.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Tests read JSON bodies of many shapes; typing each one would hide what they assert.
     files: ['**/*.test.ts', '**/test/**/*.ts', '**/bench/**/*.ts'],
     rules: {

@@ -2,9 +2,10 @@
 // call `inject()` or listen on port 0. Everything the routes touch arrives through `deps`,
 // so the same app runs on PGlite or Postgres, with or without Redis.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type pino from 'pino';
 import { installErrorHandling } from './http/errors.ts';
-import { sanitizeLogPath } from './lib/quickbooks/request-log.ts';
+import { sanitizeLogPath } from './lib/quickbooks/client/request-log.ts';
 import { registerRoutes, type RouteDeps } from './routes/index.ts';
 
 export interface AppDeps extends RouteDeps {
@@ -26,6 +27,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requestIdHeader: false,
     genReqId: () => crypto.randomUUID(),
   });
+  // Routes declare zod schemas (@qbo-sync/contract): requests are validated with them and
+  // answers are checked against them as they are serialised.
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('admin', null);
   app.addHook('onResponse', async (req, reply) => {
     req.log.info(

@@ -11,7 +11,7 @@ import {
   redactedConfig,
   type Env,
 } from './config.ts';
-import { TokenCipher } from './lib/quickbooks/token-cipher.ts';
+import { TokenCipher } from './lib/quickbooks/connection/token-cipher.ts';
 
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'qbo-config-test-'));
 afterAll(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));

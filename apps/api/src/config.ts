@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { KEY_ID_PATTERN, type TokenKeyring } from './lib/quickbooks/token-cipher.ts';
+import { KEY_ID_PATTERN, type TokenKeyring } from './lib/quickbooks/connection/token-cipher.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 export type IntuitEnvironment = 'sandbox' | 'production';

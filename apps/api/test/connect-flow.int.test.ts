@@ -1,8 +1,7 @@
 // The OAuth connect flow over HTTP, as a browser walks it, against a real qbo-sandbox and a
 // real database: success, refusal, and every way a callback can be forged or replayed.
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ConnectResponse, StatusResponse } from '../src/routes/quickbooks.schemas.ts';
-import { forEachDatabase } from './db-helpers.ts';
+import { expect, it } from 'vitest';
+import { ConnectResponse, StatusResponse } from '@qbo-sync/contract';
 import {
   Browser,
   addCompany,
@@ -10,58 +9,41 @@ import {
   consent,
   leaks,
   login,
-  startTestSandbox,
-  startTestService,
-  type Sandbox,
-  type TestService,
+  forEachService,
 } from './service-harness.ts';
 
-let sandbox: Sandbox;
-beforeAll(async () => {
-  sandbox = await startTestSandbox();
-});
-afterAll(async () => {
-  await sandbox?.close();
-});
-
-forEachDatabase((t) => {
-  let svc: TestService;
-  beforeAll(async () => {
-    svc = await startTestService(t().db, sandbox);
-  });
-  afterAll(async () => {
-    await svc?.close();
-  });
-
+forEachService((env) => {
   const storedFor = async (realmId: string) => ({
-    connections: await t()
-      .db.selectFrom('qbo_connections')
+    connections: await env.db
+      .selectFrom('qbo_connections')
       .selectAll()
       .where('realm_id', '=', realmId)
       .execute(),
-    tokens: await t()
-      .db.selectFrom('qbo_tokens')
+    tokens: await env.db
+      .selectFrom('qbo_tokens')
       .selectAll()
       .where('realm_id', '=', realmId)
       .execute(),
   });
 
   it('a logged-in browser connects a company and /status then shows it connected', async () => {
-    const company = addCompany(sandbox, 'Acme Landscaping');
-    const browser = await login(svc);
+    const company = addCompany(env.sandbox, 'Acme Landscaping');
+    const browser = await login(env.svc);
     expect(browser.cookies.has('qbo_admin_session')).toBe(true);
 
-    const { location } = await connectFlow(svc, browser, company.realmId);
-    const landed = new URL(location, svc.url);
+    const { location } = await connectFlow(env.svc, browser, company.realmId);
+    const landed = new URL(location, env.svc.url);
     expect(landed.pathname).toBe('/admin');
     expect(landed.searchParams.get('qbo_connected')).toBe('true');
 
     // The landing page answers something useful.
-    const page = await svc.fetch(location, { browser });
+    const page = await env.svc.fetch(location, { browser });
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('/api/quickbooks/status');
 
-    const res = await svc.fetch(`/api/quickbooks/status?realmId=${company.realmId}`, { browser });
+    const res = await env.svc.fetch(`/api/quickbooks/status?realmId=${company.realmId}`, {
+      browser,
+    });
     expect(res.status).toBe(200);
     const status = StatusResponse.parse(await res.json());
     expect(status).toMatchObject({
@@ -88,7 +70,7 @@ forEachDatabase((t) => {
     expect(stored.connections).toHaveLength(1);
     expect(stored.tokens).toHaveLength(1);
     // Tokens are stored encrypted, never as issued.
-    const issued = [...sandbox.state.refreshTokens.values()].filter(
+    const issued = [...env.sandbox.state.refreshTokens.values()].filter(
       (r) => r.realmId === company.realmId,
     );
     expect(issued.length).toBeGreaterThan(0);
@@ -96,19 +78,19 @@ forEachDatabase((t) => {
   });
 
   it('clicking Cancel on the consent page lands on /admin?qbo_error=access_denied and stores nothing', async () => {
-    const company = addCompany(sandbox);
-    const browser = await login(svc);
-    const { location } = await connectFlow(svc, browser, company.realmId, 'cancel');
-    expect(new URL(location, svc.url).searchParams.get('qbo_error')).toBe('access_denied');
+    const company = addCompany(env.sandbox);
+    const browser = await login(env.svc);
+    const { location } = await connectFlow(env.svc, browser, company.realmId, 'cancel');
+    expect(new URL(location, env.svc.url).searchParams.get('qbo_error')).toBe('access_denied');
     const stored = await storedFor(company.realmId);
     expect(stored.connections).toHaveLength(0);
     expect(stored.tokens).toHaveLength(0);
   });
 
   it('a forged state is refused and nothing is stored', async () => {
-    const company = addCompany(sandbox);
-    const browser = await login(svc);
-    const res = await svc.fetch('/api/quickbooks/connect', { browser });
+    const company = addCompany(env.sandbox);
+    const browser = await login(env.svc);
+    const res = await env.svc.fetch('/api/quickbooks/connect', { browser });
     const { auth_url } = ConnectResponse.parse(await res.json());
     const c = await consent(auth_url, 'connect', company.realmId);
     const forged = new URL(c.callbackUrl);
@@ -116,18 +98,18 @@ forEachDatabase((t) => {
     const parts = c.state.split('.');
     parts[2] = String(Number(parts[2]) + 3_600_000);
     forged.searchParams.set('state', parts.join('.'));
-    const cb = await svc.fetch(forged.toString(), { browser });
+    const cb = await env.svc.fetch(forged.toString(), { browser });
     expect(cb.status).toBe(302);
     expect(cb.headers.get('location')).toBe('/admin?qbo_error=state_forged');
 
     // A state that was never issued at all.
     forged.searchParams.set('state', 'attacker-chosen-state');
-    const cb2 = await svc.fetch(forged.toString(), { browser });
+    const cb2 = await env.svc.fetch(forged.toString(), { browser });
     expect(cb2.headers.get('location')).toBe('/admin?qbo_error=state_forged');
 
     // No state.
     forged.searchParams.delete('state');
-    const cb3 = await svc.fetch(forged.toString(), { browser });
+    const cb3 = await env.svc.fetch(forged.toString(), { browser });
     expect(cb3.headers.get('location')).toBe('/admin?qbo_error=state_missing');
 
     const stored = await storedFor(company.realmId);
@@ -136,13 +118,13 @@ forEachDatabase((t) => {
   });
 
   it('a replayed callback is refused and does not create a second grant', async () => {
-    const company = addCompany(sandbox);
-    const browser = await login(svc);
-    const first = await connectFlow(svc, browser, company.realmId);
+    const company = addCompany(env.sandbox);
+    const browser = await login(env.svc);
+    const first = await connectFlow(env.svc, browser, company.realmId);
     expect(first.location).toContain('qbo_connected=true');
     const tokensBefore = await storedFor(company.realmId);
 
-    const replay = await svc.fetch(first.consent.callbackUrl, { browser });
+    const replay = await env.svc.fetch(first.consent.callbackUrl, { browser });
     expect(replay.headers.get('location')).toBe('/admin?qbo_error=state_replayed');
     const tokensAfter = await storedFor(company.realmId);
     expect(tokensAfter.connections).toHaveLength(1);
@@ -150,73 +132,73 @@ forEachDatabase((t) => {
   });
 
   it('a state issued to another admin session is refused, and stays usable by its owner', async () => {
-    const company = addCompany(sandbox);
-    const alice = await login(svc);
-    const res = await svc.fetch('/api/quickbooks/connect', { browser: alice });
+    const company = addCompany(env.sandbox);
+    const alice = await login(env.svc);
+    const res = await env.svc.fetch('/api/quickbooks/connect', { browser: alice });
     const { auth_url } = ConnectResponse.parse(await res.json());
     const c = await consent(auth_url, 'connect', company.realmId);
 
     // Mallory (logged in herself) is tricked into following Alice's callback URL, or
     // a browser with no session at all follows it.
-    const mallory = await login(svc);
-    const cb = await svc.fetch(c.callbackUrl, { browser: mallory });
+    const mallory = await login(env.svc);
+    const cb = await env.svc.fetch(c.callbackUrl, { browser: mallory });
     expect(cb.headers.get('location')).toBe('/admin?qbo_error=state_wrong_session');
-    const anonymous = await svc.fetch(c.callbackUrl, { browser: new Browser() });
+    const anonymous = await env.svc.fetch(c.callbackUrl, { browser: new Browser() });
     expect(anonymous.headers.get('location')).toBe('/admin?qbo_error=state_wrong_session');
     expect((await storedFor(company.realmId)).connections).toHaveLength(0);
 
-    const own = await svc.fetch(c.callbackUrl, { browser: alice });
+    const own = await env.svc.fetch(c.callbackUrl, { browser: alice });
     expect(own.headers.get('location')).toContain('qbo_connected=true');
   });
 
   it('a state older than 10 minutes is refused as expired', async () => {
-    const company = addCompany(sandbox);
-    const browser = await login(svc);
-    const res = await svc.fetch('/api/quickbooks/connect', { browser });
+    const company = addCompany(env.sandbox);
+    const browser = await login(env.svc);
+    const res = await env.svc.fetch('/api/quickbooks/connect', { browser });
     const { auth_url } = ConnectResponse.parse(await res.json());
     const c = await consent(auth_url, 'connect', company.realmId);
-    svc.clock.advance(11 * 60_000);
+    env.svc.clock.advance(11 * 60_000);
     try {
-      const cb = await svc.fetch(c.callbackUrl, { browser });
+      const cb = await env.svc.fetch(c.callbackUrl, { browser });
       expect(cb.headers.get('location')).toBe('/admin?qbo_error=state_expired');
     } finally {
-      svc.clock.advance(-11 * 60_000);
+      env.svc.clock.advance(-11 * 60_000);
     }
     expect((await storedFor(company.realmId)).connections).toHaveLength(0);
   });
 
   it('a script using the bearer token binds the flow to the browser holding its nonce cookie', async () => {
-    const company = addCompany(sandbox);
+    const company = addCompany(env.sandbox);
     const browser = new Browser();
-    const res = await svc.fetch('/api/quickbooks/connect', {
-      headers: { authorization: `Bearer ${svc.adminToken}` },
+    const res = await env.svc.fetch('/api/quickbooks/connect', {
+      headers: { authorization: `Bearer ${env.svc.adminToken}` },
       browser,
     });
     expect(res.status).toBe(200);
     expect(browser.cookies.has('qbo_oauth_binding')).toBe(true);
     const { auth_url } = ConnectResponse.parse(await res.json());
     const c = await consent(auth_url, 'connect', company.realmId);
-    const elsewhere = await svc.fetch(c.callbackUrl, { browser: new Browser() });
+    const elsewhere = await env.svc.fetch(c.callbackUrl, { browser: new Browser() });
     expect(elsewhere.headers.get('location')).toBe('/admin?qbo_error=state_wrong_session');
-    const cb = await svc.fetch(c.callbackUrl, { browser });
+    const cb = await env.svc.fetch(c.callbackUrl, { browser });
     expect(cb.headers.get('location')).toContain('qbo_connected=true');
   });
 
   it('an invalid or used-up authorization code ends on /admin with token_exchange_failed', async () => {
-    const company = addCompany(sandbox);
-    const browser = await login(svc);
-    const res = await svc.fetch('/api/quickbooks/connect', { browser });
+    const company = addCompany(env.sandbox);
+    const browser = await login(env.svc);
+    const res = await env.svc.fetch('/api/quickbooks/connect', { browser });
     const { auth_url } = ConnectResponse.parse(await res.json());
     const c = await consent(auth_url, 'connect', company.realmId);
     const bad = new URL(c.callbackUrl);
     bad.searchParams.set('code', 'AB11not-a-real-code');
-    const cb = await svc.fetch(bad.toString(), { browser });
+    const cb = await env.svc.fetch(bad.toString(), { browser });
     expect(cb.headers.get('location')).toBe('/admin?qbo_error=token_exchange_failed');
     expect((await storedFor(company.realmId)).connections).toHaveLength(0);
   });
 
   it('no response or log line ever contains a token, code or secret', () => {
-    expect(svc.bodies.length).toBeGreaterThan(10);
-    expect(leaks(svc)).toEqual([]);
+    expect(env.svc.bodies.length).toBeGreaterThan(10);
+    expect(leaks(env.svc)).toEqual([]);
   });
 });

@@ -1,47 +1,21 @@
 // Living with connections: reconnecting, several companies at once, disconnecting, manual
 // refresh and the connection probe — over HTTP against qbo-sandbox and a real database.
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { toJson } from '../src/db/schema.ts';
 import {
   DisconnectResponse,
   RefreshResponse,
   StatusResponse,
   TestConnectionResponse,
-} from '../src/routes/quickbooks.schemas.ts';
-import { forEachDatabase } from './db-helpers.ts';
-import {
-  addCompany,
-  connectRealm,
-  control,
-  leaks,
-  startTestSandbox,
-  startTestService,
-  type Sandbox,
-  type TestService,
-} from './service-harness.ts';
+} from '@qbo-sync/contract';
+import { addCompany, connectRealm, control, leaks, forEachService } from './service-harness.ts';
 
-let sandbox: Sandbox;
-beforeAll(async () => {
-  sandbox = await startTestSandbox();
-});
-afterAll(async () => {
-  await sandbox?.close();
-});
-
-forEachDatabase((t) => {
-  let svc: TestService;
-  beforeAll(async () => {
-    svc = await startTestService(t().db, sandbox);
-  });
-  afterAll(async () => {
-    await svc?.close();
-  });
-
+forEachService((env) => {
   it('reconnecting the same company updates its row instead of adding another', async () => {
-    const company = addCompany(sandbox, 'Reconnect Ltd');
-    await connectRealm(svc, company.realmId);
-    const before = await t()
-      .db.selectFrom('qbo_connections')
+    const company = addCompany(env.sandbox, 'Reconnect Ltd');
+    await connectRealm(env.svc, company.realmId);
+    const before = await env.db
+      .selectFrom('qbo_connections')
       .selectAll()
       .where('realm_id', '=', company.realmId)
       .executeTakeFirstOrThrow();
@@ -50,17 +24,17 @@ forEachDatabase((t) => {
     expect(info?.CompanyName).toBe('Reconnect Ltd');
     info!.CompanyName = 'Reconnect Ltd (renamed)';
 
-    await connectRealm(svc, company.realmId);
-    const rows = await t()
-      .db.selectFrom('qbo_connections')
+    await connectRealm(env.svc, company.realmId);
+    const rows = await env.db
+      .selectFrom('qbo_connections')
       .selectAll()
       .where('realm_id', '=', company.realmId)
       .execute();
     expect(rows).toHaveLength(1);
     expect(rows[0]!.id).toBe(before.id);
     expect(rows[0]!.company_name).toBe('Reconnect Ltd (renamed)');
-    const tokens = await t()
-      .db.selectFrom('qbo_tokens')
+    const tokens = await env.db
+      .selectFrom('qbo_tokens')
       .select('version')
       .where('realm_id', '=', company.realmId)
       .execute();
@@ -68,41 +42,44 @@ forEachDatabase((t) => {
   });
 
   it('several companies can be connected at once and realmId selects one', async () => {
-    const a = addCompany(sandbox, 'Alpha Inc');
-    const b = addCompany(sandbox, 'Beta LLC');
-    await connectRealm(svc, a.realmId);
-    await connectRealm(svc, b.realmId);
+    const a = addCompany(env.sandbox, 'Alpha Inc');
+    const b = addCompany(env.sandbox, 'Beta LLC');
+    await connectRealm(env.svc, a.realmId);
+    await connectRealm(env.svc, b.realmId);
 
-    const sa = await svc.admin('GET', `/api/quickbooks/status?realmId=${a.realmId}`);
-    const sb = await svc.admin('GET', `/api/quickbooks/status?realmId=${b.realmId}`);
+    const sa = await env.svc.admin('GET', `/api/quickbooks/status?realmId=${a.realmId}`);
+    const sb = await env.svc.admin('GET', `/api/quickbooks/status?realmId=${b.realmId}`);
     expect(StatusResponse.parse(sa.body).company_name).toBe('Alpha Inc');
     expect(StatusResponse.parse(sb.body).company_name).toBe('Beta LLC');
     const listed = sb.body.connections.map((c: { realm_id: string }) => c.realm_id);
     expect(listed).toEqual(expect.arrayContaining([a.realmId, b.realmId]));
 
     // Without realmId: the most recently connected company.
-    const dflt = await svc.admin('GET', '/api/quickbooks/status');
+    const dflt = await env.svc.admin('GET', '/api/quickbooks/status');
     expect(dflt.body.realm_id).toBe(b.realmId);
 
-    const probe = await svc.admin('GET', `/api/quickbooks/test-connection?realmId=${a.realmId}`);
+    const probe = await env.svc.admin(
+      'GET',
+      `/api/quickbooks/test-connection?realmId=${a.realmId}`,
+    );
     expect(probe.body).toMatchObject({ ok: true, realm_id: a.realmId, company_name: 'Alpha Inc' });
 
     for (const path of ['status', 'metrics', 'request-log', 'test-connection']) {
-      const r = await svc.admin('GET', `/api/quickbooks/${path}?realmId=123404040404`);
+      const r = await env.svc.admin('GET', `/api/quickbooks/${path}?realmId=123404040404`);
       expect(r.status, path).toBe(404);
       expect(r.body.error.code).toBe('realm_not_found');
       expect(r.body.error.message).toContain('123404040404');
     }
     for (const path of ['disconnect', 'refresh']) {
-      const r = await svc.admin('POST', `/api/quickbooks/${path}?realmId=123404040404`);
+      const r = await env.svc.admin('POST', `/api/quickbooks/${path}?realmId=123404040404`);
       expect(r.status, path).toBe(404);
     }
   });
 
   it('disconnect revokes the grant at Intuit, wipes tokens, and keeps mirror rows and the request log', async () => {
-    const company = addCompany(sandbox, 'Leaving Co');
-    await connectRealm(svc, company.realmId);
-    const db = t().db;
+    const company = addCompany(env.sandbox, 'Leaving Co');
+    await connectRealm(env.svc, company.realmId);
+    const db = env.db;
     await db
       .insertInto('qbo_customers')
       .values({
@@ -120,7 +97,10 @@ forEachDatabase((t) => {
       .executeTakeFirstOrThrow();
     expect(Number(logBefore.n)).toBeGreaterThan(0);
 
-    const res = await svc.admin('POST', `/api/quickbooks/disconnect?realmId=${company.realmId}`);
+    const res = await env.svc.admin(
+      'POST',
+      `/api/quickbooks/disconnect?realmId=${company.realmId}`,
+    );
     expect(res.status).toBe(200);
     const body = DisconnectResponse.parse(res.body);
     expect(body.kept.mirror_rows).toBe(1);
@@ -149,14 +129,14 @@ forEachDatabase((t) => {
     ).toHaveLength(1);
 
     // The sandbox shows every refresh token of this app's grant for the realm revoked.
-    const grants = [...sandbox.state.refreshTokens.values()].filter(
-      (r) => r.realmId === company.realmId && r.clientId === svc.clientId,
+    const grants = [...env.sandbox.state.refreshTokens.values()].filter(
+      (r) => r.realmId === company.realmId && r.clientId === env.svc.clientId,
     );
     expect(grants.length).toBeGreaterThan(0);
     expect(grants.every((r) => r.revoked)).toBe(true);
 
     const status = StatusResponse.parse(
-      (await svc.admin('GET', `/api/quickbooks/status?realmId=${company.realmId}`)).body,
+      (await env.svc.admin('GET', `/api/quickbooks/status?realmId=${company.realmId}`)).body,
     );
     expect(status).toMatchObject({ connected: false, status: 'disconnected', tokens: null });
     expect(status.entity_counts.Customer).toBe(1);
@@ -167,30 +147,33 @@ forEachDatabase((t) => {
       ['GET', 'test-connection'],
       ['POST', 'disconnect'],
     ] as const) {
-      const r = await svc.admin(method, `/api/quickbooks/${path}?realmId=${company.realmId}`);
+      const r = await env.svc.admin(method, `/api/quickbooks/${path}?realmId=${company.realmId}`);
       expect(r.status, path).toBe(409);
       expect(r.body.error.code).toBe('not_connected');
     }
     // The request log of the disconnected company is still readable.
-    const logs = await svc.admin('GET', `/api/quickbooks/request-log?realmId=${company.realmId}`);
+    const logs = await env.svc.admin(
+      'GET',
+      `/api/quickbooks/request-log?realmId=${company.realmId}`,
+    );
     expect(logs.body.logs.length).toBeGreaterThan(0);
   });
 
   it('POST /refresh rotates the tokens and reports the new expiries', async () => {
-    const company = addCompany(sandbox);
-    await connectRealm(svc, company.realmId);
-    const before = await t()
-      .db.selectFrom('qbo_tokens')
+    const company = addCompany(env.sandbox);
+    await connectRealm(env.svc, company.realmId);
+    const before = await env.db
+      .selectFrom('qbo_tokens')
       .selectAll()
       .where('realm_id', '=', company.realmId)
       .executeTakeFirstOrThrow();
-    const res = await svc.admin('POST', `/api/quickbooks/refresh?realmId=${company.realmId}`);
+    const res = await env.svc.admin('POST', `/api/quickbooks/refresh?realmId=${company.realmId}`);
     expect(res.status).toBe(200);
     const body = RefreshResponse.parse(res.body);
     expect(body.result).toBe('refreshed');
     expect(body.last_refresh_at).not.toBeNull();
-    const after = await t()
-      .db.selectFrom('qbo_tokens')
+    const after = await env.db
+      .selectFrom('qbo_tokens')
       .selectAll()
       .where('realm_id', '=', company.realmId)
       .executeTakeFirstOrThrow();
@@ -198,11 +181,11 @@ forEachDatabase((t) => {
     expect(Number(after.version)).toBeGreaterThan(Number(before.version));
 
     // Once Intuit has revoked the grant, refresh reports that the company must reconnect.
-    await control(sandbox, 'POST', '/tokens/revoke', { realmId: company.realmId });
-    const dead = await svc.admin('POST', `/api/quickbooks/refresh?realmId=${company.realmId}`);
+    await control(env.sandbox, 'POST', '/tokens/revoke', { realmId: company.realmId });
+    const dead = await env.svc.admin('POST', `/api/quickbooks/refresh?realmId=${company.realmId}`);
     expect(dead.status).toBe(409);
     expect(dead.body.error.code).toBe('needs_reauth');
-    const status = await svc.admin('GET', `/api/quickbooks/status?realmId=${company.realmId}`);
+    const status = await env.svc.admin('GET', `/api/quickbooks/status?realmId=${company.realmId}`);
     expect(status.body).toMatchObject({
       connected: false,
       needs_reauth: true,
@@ -212,15 +195,18 @@ forEachDatabase((t) => {
   });
 
   it('GET /test-connection reads CompanyInfo and reports the latency; a QBO outage is reported, not thrown', async () => {
-    const company = addCompany(sandbox, 'Probe Corp');
-    await connectRealm(svc, company.realmId);
-    const ok = await svc.admin('GET', `/api/quickbooks/test-connection?realmId=${company.realmId}`);
+    const company = addCompany(env.sandbox, 'Probe Corp');
+    await connectRealm(env.svc, company.realmId);
+    const ok = await env.svc.admin(
+      'GET',
+      `/api/quickbooks/test-connection?realmId=${company.realmId}`,
+    );
     expect(ok.status).toBe(200);
     const body = TestConnectionResponse.parse(ok.body);
     expect(body).toMatchObject({ ok: true, company_name: 'Probe Corp' });
     expect(body.latency_ms).toBeGreaterThanOrEqual(0);
 
-    await control(sandbox, 'POST', '/faults', {
+    await control(env.sandbox, 'POST', '/faults', {
       kind: 'latency',
       latencyMs: 120,
       surface: 'accounting',
@@ -228,18 +214,19 @@ forEachDatabase((t) => {
       count: 1,
     });
     const slow = TestConnectionResponse.parse(
-      (await svc.admin('GET', `/api/quickbooks/test-connection?realmId=${company.realmId}`)).body,
+      (await env.svc.admin('GET', `/api/quickbooks/test-connection?realmId=${company.realmId}`))
+        .body,
     );
     expect(slow.ok).toBe(true);
     expect(slow.latency_ms).toBeGreaterThanOrEqual(100);
 
-    const fault = await control(sandbox, 'POST', '/faults', {
+    const fault = await control(env.sandbox, 'POST', '/faults', {
       kind: 'outage',
       surface: 'accounting',
       realmId: company.realmId,
     });
     try {
-      const down = await svc.admin(
+      const down = await env.svc.admin(
         'GET',
         `/api/quickbooks/test-connection?realmId=${company.realmId}`,
       );
@@ -247,11 +234,11 @@ forEachDatabase((t) => {
       expect(down.body.ok).toBe(false);
       expect(down.body.error.code).toBe('qbo_unavailable');
     } finally {
-      await control(sandbox, 'DELETE', `/faults/${fault.body.id}`);
+      await control(env.sandbox, 'DELETE', `/faults/${fault.body.id}`);
     }
   });
 
   it('no response or log line ever contains a token, code or secret', () => {
-    expect(leaks(svc)).toEqual([]);
+    expect(leaks(env.svc)).toEqual([]);
   });
 });

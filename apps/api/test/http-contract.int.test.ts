@@ -1,18 +1,14 @@
 // The HTTP contract at the edges: authentication on every admin route, the admin session,
 // actionable 4xx answers for bad input, and one error shape everywhere.
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ErrorResponse, StatusResponse } from '../src/routes/quickbooks.schemas.ts';
-import { forEachDatabase } from './db-helpers.ts';
+import { beforeAll, expect, it } from 'vitest';
+import { ErrorResponse, StatusResponse } from '@qbo-sync/contract';
 import {
   Browser,
   addCompany,
   connectRealm,
   leaks,
   login,
-  startTestSandbox,
-  startTestService,
-  type Sandbox,
-  type TestService,
+  forEachService,
 } from './service-harness.ts';
 
 const ADMIN_ROUTES = [
@@ -25,24 +21,11 @@ const ADMIN_ROUTES = [
   ['GET', '/api/quickbooks/metrics'],
 ] as const;
 
-let sandbox: Sandbox;
-beforeAll(async () => {
-  sandbox = await startTestSandbox();
-});
-afterAll(async () => {
-  await sandbox?.close();
-});
-
-forEachDatabase((t) => {
-  let svc: TestService;
+forEachService((env) => {
   let realmId: string;
   beforeAll(async () => {
-    svc = await startTestService(t().db, sandbox);
-    realmId = addCompany(sandbox, 'Contract Co').realmId;
-    await connectRealm(svc, realmId);
-  });
-  afterAll(async () => {
-    await svc?.close();
+    realmId = addCompany(env.sandbox, 'Contract Co').realmId;
+    await connectRealm(env.svc, realmId);
   });
 
   const json = async (res: Response) => {
@@ -58,7 +41,7 @@ forEachDatabase((t) => {
         { authorization: 'Basic abc' },
       ];
       for (const headers of variants) {
-        const res = await svc.fetch(path, { method, headers });
+        const res = await env.svc.fetch(path, { method, headers });
         expect(res.status, `${method} ${path}`).toBe(401);
         const body = ErrorResponse.parse(await json(res));
         expect(body.error.code).toBe('unauthorized');
@@ -66,12 +49,12 @@ forEachDatabase((t) => {
       }
     }
     // /callback is not admin-authenticated: it answers with a redirect, never a 401.
-    const cb = await svc.fetch('/api/quickbooks/callback?state=x&code=y&realmId=1');
+    const cb = await env.svc.fetch('/api/quickbooks/callback?state=x&code=y&realmId=1');
     expect(cb.status).toBe(302);
   });
 
   it('a browser logs in with the admin token, uses the session cookie, and logs out', async () => {
-    const wrong = await svc.fetch('/api/admin/session', {
+    const wrong = await env.svc.fetch('/api/admin/session', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ token: 'guess' }),
@@ -80,11 +63,11 @@ forEachDatabase((t) => {
     expect((await json(wrong)).error.code).toBe('invalid_admin_token');
     expect(wrong.headers.getSetCookie()).toEqual([]);
 
-    const browser = await login(svc);
-    const res = await svc.fetch('/api/admin/session', {
+    const browser = await login(env.svc);
+    const res = await env.svc.fetch('/api/admin/session', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ token: svc.adminToken }),
+      body: JSON.stringify({ token: env.svc.adminToken }),
     });
     const cookie = res.headers.getSetCookie()[0]!;
     expect(cookie).toMatch(/^qbo_admin_session=/);
@@ -92,7 +75,7 @@ forEachDatabase((t) => {
     expect(cookie).toMatch(/SameSite=Lax/);
     expect(cookie).toMatch(/Path=\//);
 
-    const status = await svc.fetch('/api/quickbooks/status', { browser });
+    const status = await env.svc.fetch('/api/quickbooks/status', { browser });
     expect(status.status).toBe(200);
     StatusResponse.parse(await json(status));
 
@@ -102,27 +85,27 @@ forEachDatabase((t) => {
       'qbo_admin_session',
       browser.cookies.get('qbo_admin_session')!.replace(/.$/, 'x'),
     );
-    expect((await svc.fetch('/api/quickbooks/status', { browser: forged })).status).toBe(401);
+    expect((await env.svc.fetch('/api/quickbooks/status', { browser: forged })).status).toBe(401);
 
-    const out = await svc.fetch('/api/admin/session', { method: 'DELETE', browser });
+    const out = await env.svc.fetch('/api/admin/session', { method: 'DELETE', browser });
     expect(out.status).toBe(204);
     expect(browser.cookies.has('qbo_admin_session')).toBe(false);
-    expect((await svc.fetch('/api/quickbooks/status', { browser })).status).toBe(401);
+    expect((await env.svc.fetch('/api/quickbooks/status', { browser })).status).toBe(401);
   });
 
   it('a session expires after 12 hours', async () => {
-    const browser = await login(svc);
-    svc.clock.advance(12 * 3600_000 + 1000);
+    const browser = await login(env.svc);
+    env.svc.clock.advance(12 * 3600_000 + 1000);
     try {
-      expect((await svc.fetch('/api/quickbooks/status', { browser })).status).toBe(401);
+      expect((await env.svc.fetch('/api/quickbooks/status', { browser })).status).toBe(401);
     } finally {
-      svc.clock.advance(-(12 * 3600_000 + 1000));
+      env.svc.clock.advance(-(12 * 3600_000 + 1000));
     }
   });
 
   it('a cookie-authenticated POST from another site is refused', async () => {
-    const browser = await login(svc);
-    const res = await svc.fetch(`/api/quickbooks/refresh?realmId=${realmId}`, {
+    const browser = await login(env.svc);
+    const res = await env.svc.fetch(`/api/quickbooks/refresh?realmId=${realmId}`, {
       method: 'POST',
       headers: { origin: 'https://evil.example' },
       browser,
@@ -158,7 +141,7 @@ forEachDatabase((t) => {
       ['GET', '/api/quickbooks/nope', 404, /no route/],
     ];
     for (const [method, path, status, message] of cases) {
-      const res = await svc.admin(method, path);
+      const res = await env.svc.admin(method, path);
       expect(res.status, `${method} ${path}`).toBe(status);
       const body = ErrorResponse.parse(res.body);
       expect(body.error.message, `${method} ${path}`).toMatch(message);
@@ -167,7 +150,11 @@ forEachDatabase((t) => {
 
   it('the session endpoint refuses a malformed body with a clear message', async () => {
     const post = (body: string, type = 'application/json') =>
-      svc.fetch('/api/admin/session', { method: 'POST', headers: { 'content-type': type }, body });
+      env.svc.fetch('/api/admin/session', {
+        method: 'POST',
+        headers: { 'content-type': type },
+        body,
+      });
     const cases: [Response, number, string][] = [
       [await post('{"token":'), 400, 'invalid_json'],
       [await post('{}'), 400, 'invalid_request'],
@@ -182,17 +169,17 @@ forEachDatabase((t) => {
   });
 
   it('a malformed callback still ends on the admin page with an error code', async () => {
-    const browser = await login(svc);
+    const browser = await login(env.svc);
     const long = 'x'.repeat(5000);
     for (const q of [`state=${long}`, 'realmId=bad%20realm', 'code=a&code=b']) {
-      const res = await svc.fetch(`/api/quickbooks/callback?${q}`, { browser });
+      const res = await env.svc.fetch(`/api/quickbooks/callback?${q}`, { browser });
       expect(res.status).toBe(302);
       expect(res.headers.get('location')).toBe('/admin?qbo_error=invalid_callback');
     }
   });
 
   it('the /admin page is served without authentication and links to the status API', async () => {
-    const res = await svc.fetch('/admin?qbo_error=%3Cscript%3E');
+    const res = await env.svc.fetch('/admin?qbo_error=%3Cscript%3E');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/text\/html/);
     const html = await res.text();
@@ -204,9 +191,9 @@ forEachDatabase((t) => {
     // Exercise the routes that handle tokens once more, then search everything recorded.
     for (const [method, path] of ADMIN_ROUTES) {
       if (path.endsWith('/disconnect')) continue;
-      await svc.admin(method, `${path}?realmId=${realmId}`);
+      await env.svc.admin(method, `${path}?realmId=${realmId}`);
     }
-    expect(svc.bodies.length).toBeGreaterThan(30);
-    expect(leaks(svc)).toEqual([]);
+    expect(env.svc.bodies.length).toBeGreaterThan(30);
+    expect(leaks(env.svc)).toEqual([]);
   });
 });

@@ -1,47 +1,27 @@
 // /request-log and /metrics after a known sequence of QBO calls (successes, injected 503s,
 // injected throttles, refreshes, a revoked grant), against qbo-sandbox and a real database.
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import { MetricsResponse, RequestLogResponse } from '../src/routes/quickbooks.schemas.ts';
-import { forEachDatabase } from './db-helpers.ts';
-import {
-  addCompany,
-  connectRealm,
-  control,
-  leaks,
-  startTestSandbox,
-  startTestService,
-  type Sandbox,
-  type TestService,
-} from './service-harness.ts';
+import { beforeAll, expect, it, vi } from 'vitest';
+import { MetricsResponse, RequestLogResponse } from '@qbo-sync/contract';
+import { addCompany, connectRealm, control, leaks, forEachService } from './service-harness.ts';
 
-let sandbox: Sandbox;
-beforeAll(async () => {
-  sandbox = await startTestSandbox();
-});
-afterAll(async () => {
-  await sandbox?.close();
-});
-
-forEachDatabase((t) => {
-  let svc: TestService;
+forEachService((env) => {
   let realmId: string;
   const metrics = async () => {
-    const r = await svc.admin('GET', `/api/quickbooks/metrics?realmId=${realmId}`);
+    const r = await env.svc.admin('GET', `/api/quickbooks/metrics?realmId=${realmId}`);
     expect(r.status).toBe(200);
     return MetricsResponse.parse(r.body);
   };
   const probe = async () => {
-    const r = await svc.admin('GET', `/api/quickbooks/test-connection?realmId=${realmId}`);
+    const r = await env.svc.admin('GET', `/api/quickbooks/test-connection?realmId=${realmId}`);
     expect(r.body.ok).toBe(true);
   };
 
   beforeAll(async () => {
-    svc = await startTestService(t().db, sandbox);
-    const company = addCompany(sandbox, 'Metrics Co');
+    const company = addCompany(env.sandbox, 'Metrics Co');
     realmId = company.realmId;
-    await connectRealm(svc, realmId); // 1 token exchange + 1 CompanyInfo read
+    await connectRealm(env.svc, realmId); // 1 token exchange + 1 CompanyInfo read
     // 5 probes while the next 3 accounting calls fail with 503: each failure is retried.
-    await control(sandbox, 'POST', '/faults', {
+    await control(env.sandbox, 'POST', '/faults', {
       kind: 'error',
       status: 503,
       count: 3,
@@ -50,16 +30,13 @@ forEachDatabase((t) => {
     });
     for (let i = 0; i < 5; i++) await probe();
     // 1 probe through 2 throttles.
-    await control(sandbox, 'POST', '/faults', {
+    await control(env.sandbox, 'POST', '/faults', {
       kind: 'throttle',
       count: 2,
       surface: 'accounting',
       realmId,
     });
     await probe();
-  });
-  afterAll(async () => {
-    await svc?.close();
   });
 
   it('/metrics counts every attempt: error rate, throttle rate and latency percentiles', async () => {
@@ -84,7 +61,10 @@ forEachDatabase((t) => {
 
   it('/request-log filters by status, error code, method, path and time, newest first', async () => {
     const list = async (query: string) => {
-      const r = await svc.admin('GET', `/api/quickbooks/request-log?realmId=${realmId}&${query}`);
+      const r = await env.svc.admin(
+        'GET',
+        `/api/quickbooks/request-log?realmId=${realmId}&${query}`,
+      );
       expect(r.status, query).toBe(200);
       return RequestLogResponse.parse(r.body).logs;
     };
@@ -101,6 +81,12 @@ forEachDatabase((t) => {
     expect(tokenCalls.length).toBeGreaterThanOrEqual(1);
     expect(tokenCalls.every((l) => l.path.startsWith('/oauth2/v1/tokens/bearer'))).toBe(true);
     expect(await list('path=/oauth2')).toHaveLength(tokenCalls.length);
+    // Each row says what it is: the callback's code exchange, then the Accounting API calls.
+    const exchanges = await list('kind=oauth_token_exchange');
+    expect(exchanges.map((l) => [l.method, l.path])).toEqual([
+      ['POST', '/oauth2/v1/tokens/bearer'],
+    ]);
+    expect(await list('kind=accounting')).toHaveLength(12);
     const api = await list(`path=${encodeURIComponent(`/v3/company/${realmId}/companyinfo`)}`);
     expect(api).toHaveLength(12);
     const times = api.map((l) => Date.parse(l.created_at));
@@ -113,7 +99,10 @@ forEachDatabase((t) => {
   });
 
   it('/request-log pages with next_cursor without skipping or repeating rows', async () => {
-    const all = await svc.admin('GET', `/api/quickbooks/request-log?realmId=${realmId}&limit=500`);
+    const all = await env.svc.admin(
+      'GET',
+      `/api/quickbooks/request-log?realmId=${realmId}&limit=500`,
+    );
     const total = all.body.logs.length;
     expect(total).toBeGreaterThanOrEqual(13);
     const seen: string[] = [];
@@ -121,7 +110,7 @@ forEachDatabase((t) => {
     let pages = 0;
     do {
       const q: string = `realmId=${realmId}&limit=4${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
-      const r = await svc.admin('GET', `/api/quickbooks/request-log?${q}`);
+      const r = await env.svc.admin('GET', `/api/quickbooks/request-log?${q}`);
       const page = RequestLogResponse.parse(r.body);
       expect(page.logs.length).toBeLessThanOrEqual(4);
       seen.push(...page.logs.map((l) => l.id));
@@ -133,7 +122,7 @@ forEachDatabase((t) => {
   });
 
   it('/metrics reports webhook lag and sync lag from the database, with their alerts', async () => {
-    const db = t().db;
+    const db = env.db;
     const now = Date.now();
     await db
       .insertInto('qbo_webhook_events')
@@ -179,16 +168,16 @@ forEachDatabase((t) => {
   });
 
   it('/metrics counts token refreshes by outcome and raises the re-auth and expiry alerts', async () => {
-    expect((await svc.admin('POST', `/api/quickbooks/refresh?realmId=${realmId}`)).status).toBe(
+    expect((await env.svc.admin('POST', `/api/quickbooks/refresh?realmId=${realmId}`)).status).toBe(
       200,
     );
-    expect((await svc.admin('POST', `/api/quickbooks/refresh?realmId=${realmId}`)).status).toBe(
+    expect((await env.svc.admin('POST', `/api/quickbooks/refresh?realmId=${realmId}`)).status).toBe(
       200,
     );
 
     // A refresh token close to its end: the 14-day alert fires.
-    await t()
-      .db.updateTable('qbo_tokens')
+    await env.db
+      .updateTable('qbo_tokens')
       .set({ refresh_token_expires_at: new Date(Date.now() + 10 * 86_400_000) })
       .where('realm_id', '=', realmId)
       .execute();
@@ -196,8 +185,8 @@ forEachDatabase((t) => {
     expect(expiring.alerts.refresh_token_expiring.active).toBe(true);
     expect(expiring.alerts.refresh_token_expiring.value).toBeCloseTo(10, 0);
 
-    await control(sandbox, 'POST', '/tokens/revoke', { realmId });
-    expect((await svc.admin('POST', `/api/quickbooks/refresh?realmId=${realmId}`)).status).toBe(
+    await control(env.sandbox, 'POST', '/tokens/revoke', { realmId });
+    expect((await env.svc.admin('POST', `/api/quickbooks/refresh?realmId=${realmId}`)).status).toBe(
       409,
     );
     await vi.waitFor(async () => {
@@ -208,6 +197,6 @@ forEachDatabase((t) => {
   });
 
   it('no response or log line ever contains a token, code or secret', () => {
-    expect(leaks(svc)).toEqual([]);
+    expect(leaks(env.svc)).toEqual([]);
   });
 });

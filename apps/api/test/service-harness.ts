@@ -3,12 +3,12 @@
 // a person's browser does (follow auth_url, submit the consent form, follow the redirects).
 // Every response body and log line is recorded so tests can prove no secret ever leaves.
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import pino from 'pino';
 import { startSandbox, type Sandbox } from 'qbo-sandbox';
+import { afterAll, beforeAll } from 'vitest';
 import { buildApp } from '../src/app.ts';
 import { intuitUrls, type IntuitConfig } from '../src/config.ts';
 import type { Database } from '../src/db/schema.ts';
@@ -20,8 +20,11 @@ import {
 } from '../src/infra/container.ts';
 import { closeRedis, createRedis } from '../src/infra/redis.ts';
 import type { Clock } from '../src/lib/quickbooks/ports.ts';
+import { forEachDatabase } from './db-helpers.ts';
+import { freePort } from './free-port.ts';
 
 export type { Sandbox };
+export { freePort };
 
 export async function startTestSandbox(): Promise<Sandbox> {
   return startSandbox({ port: 0, journalBodies: false });
@@ -33,17 +36,6 @@ export function addCompany(
   companyName = `Test Co ${randomBytes(3).toString('hex')}`,
 ) {
   return sandbox.addCompany({ companyName });
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** A clock tests can move forward (state expiry, token expiry, metric windows). */
@@ -182,6 +174,53 @@ export async function startTestService(
       if (redis) await closeRedis(redis);
     },
   };
+}
+
+/** What a route test reaches through `forEachService`, once its hooks have run. */
+export interface ServiceEnv {
+  readonly sandbox: Sandbox;
+  readonly svc: TestService;
+  readonly db: Kysely<Database>;
+}
+
+/**
+ * The set-up every route test file shares: one qbo-sandbox for the file and, for each
+ * database kind (forEachDatabase), the service listening on a free port in front of it.
+ * `env`'s fields are there inside tests and hooks (declared after this one's, so they run
+ * after it).
+ */
+export function forEachService(fn: (env: ServiceEnv) => void): void {
+  let sandbox: Sandbox | undefined;
+  beforeAll(async () => {
+    sandbox = await startTestSandbox();
+  });
+  afterAll(async () => {
+    await sandbox?.close();
+  });
+  forEachDatabase((t) => {
+    let svc: TestService | undefined;
+    beforeAll(async () => {
+      svc = await startTestService(t().db, sandbox!);
+    });
+    afterAll(async () => {
+      await svc?.close();
+    });
+    const started = <T>(value: T | undefined, what: string): T => {
+      if (value === undefined) throw new Error(`${what} is not started yet (use env inside tests)`);
+      return value;
+    };
+    fn({
+      get sandbox() {
+        return started(sandbox, 'the sandbox');
+      },
+      get svc() {
+        return started(svc, 'the service');
+      },
+      get db() {
+        return t().db;
+      },
+    });
+  });
 }
 
 // ---------------------------------------------------------------------------------------

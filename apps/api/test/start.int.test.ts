@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectResponse } from '../src/routes/quickbooks.schemas.ts';
+import { ConnectResponse } from '@qbo-sync/contract';
 import { Browser, consent, freePort } from './service-harness.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));

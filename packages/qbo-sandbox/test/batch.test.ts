@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../src/index.ts';
+import { describe, expect, it } from 'vitest';
 import { recordingJson } from './recordings.ts';
-import { connect, controlClient, type Connection } from './sandbox-clients.ts';
+import { connect, type Connection, useSandbox } from './sandbox-clients.ts';
 
 const recorded = recordingJson<{
   request: { body: any };
@@ -9,14 +8,8 @@ const recorded = recordingJson<{
 }>('qbo_api/batch/basic.json');
 const recordedItems = recorded.response.body.BatchItemResponse as any[];
 
-let sandbox: Sandbox;
-let control: ReturnType<typeof controlClient>;
-
-beforeAll(async () => {
-  sandbox = await startSandbox({ port: 0 });
-  control = controlClient(sandbox.url);
-});
-afterAll(() => sandbox.close());
+const sandbox = useSandbox();
+const { control } = sandbox;
 
 const counts = async (c: Connection): Promise<Record<string, number>> =>
   (await control('GET', `/_sandbox/companies/${c.realmId}`)).body.counts;

@@ -1,15 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../src/index.ts';
-import { connect, controlClient, http } from './sandbox-clients.ts';
+import { describe, expect, it } from 'vitest';
+import { startSandbox } from '../src/index.ts';
+import { connect, controlClient, http, useSandbox } from './sandbox-clients.ts';
 
-let sandbox: Sandbox;
-let control: ReturnType<typeof controlClient>;
-
-beforeAll(async () => {
-  sandbox = await startSandbox({ port: 0 });
-  control = controlClient(sandbox.url);
-});
-afterAll(() => sandbox.close());
+const sandbox = useSandbox();
+const { control } = sandbox;
 
 describe('control API: companies', () => {
   it('creates a company with the given name, realm id and zone, shows its entity counts, and deletes it', async () => {

@@ -1,18 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../src/index.ts';
-import { connect, controlClient, type Connection, type HttpResult } from './sandbox-clients.ts';
+import { describe, expect, it } from 'vitest';
+import { connect, type Connection, type HttpResult, useSandbox } from './sandbox-clients.ts';
 
 // docs limits-and-throttles + blog 2016-08-08: 10/s per realm+app, 500/min per realm,
 // 10 in flight per realm+app, batch 40/min per realm+app. Real numbers throughout; the
 // sandbox clock (POST /_sandbox/clock) stands in for waiting out a window.
-let sandbox: Sandbox;
-let control: ReturnType<typeof controlClient>;
-
-beforeAll(async () => {
-  sandbox = await startSandbox({ port: 0 });
-  control = controlClient(sandbox.url);
-});
-afterAll(() => sandbox.close());
+const sandbox = useSandbox();
+const { control } = sandbox;
 
 const companyInfo = (c: Connection): Promise<HttpResult> => c.api(`/companyinfo/${c.realmId}`);
 const stats = async (c: Connection) =>

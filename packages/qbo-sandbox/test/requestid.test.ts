@@ -1,17 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../src/index.ts';
-import { connect, controlClient, type Connection } from './sandbox-clients.ts';
+import { describe, expect, it } from 'vitest';
+import { connect, type Connection, useSandbox } from './sandbox-clients.ts';
 
 // blog 2015-04-06 "Request ID update": a repeated requestid in the same company gets the
 // original response without the operation being performed again; at most 50 characters.
-let sandbox: Sandbox;
-let control: ReturnType<typeof controlClient>;
-
-beforeAll(async () => {
-  sandbox = await startSandbox({ port: 0 });
-  control = controlClient(sandbox.url);
-});
-afterAll(() => sandbox.close());
+const sandbox = useSandbox();
+const { control } = sandbox;
 
 const customers = async (c: Connection): Promise<number> =>
   (await control('GET', `/_sandbox/companies/${c.realmId}`)).body.counts.Customer as number;

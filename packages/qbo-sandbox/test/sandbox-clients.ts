@@ -2,6 +2,9 @@
  * Plain HTTP clients for a started sandbox, set up the way a test suite of an integration
  * would: a company, an app and a token pair, each created through the control API.
  */
+import { afterAll, beforeAll } from 'vitest';
+import { startSandbox, type Sandbox } from '../src/index.ts';
+
 export interface HttpResult {
   status: number;
   headers: Headers;
@@ -35,6 +38,32 @@ export function controlClient(url: string, token?: string) {
   const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   return (method: string, path: string, body?: unknown): Promise<HttpResult> =>
     http(`${url}${path}`, { method, body, headers: auth });
+}
+
+export type ControlClient = ReturnType<typeof controlClient>;
+
+/**
+ * A sandbox on a free port for the whole test file (started before its tests, closed after
+ * them) and its control API. `url` is there inside tests and hooks.
+ */
+export function useSandbox(): { readonly url: string; control: ControlClient } {
+  let sandbox: Sandbox | undefined;
+  beforeAll(async () => {
+    sandbox = await startSandbox({ port: 0 });
+  });
+  afterAll(async () => {
+    await sandbox?.close();
+  });
+  const started = (): Sandbox => {
+    if (!sandbox) throw new Error('the sandbox is not started yet (use it inside tests)');
+    return sandbox;
+  };
+  return {
+    get url() {
+      return started().url;
+    },
+    control: (method, path, body) => controlClient(started().url)(method, path, body),
+  };
 }
 
 export interface Connection {

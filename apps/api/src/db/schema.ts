@@ -121,21 +121,11 @@ export interface QboTokensTable {
   updated_at: TimestampDefault;
 }
 
-/** OAuth `state` values (migration 20260211000200): single-use bookkeeping, see oauth-state.ts. */
-export interface QboOAuthStatesTable {
-  /** sha256 hex of the state's nonce. */
-  nonce_hash: string;
-  /** sha256 hex of the admin session id it was issued to. */
-  session_hash: string;
-  expires_at: Timestamp;
-  consumed_at: NullableTimestamp;
-  created_at: TimestampDefault;
-}
-
-/** Single-use OAuth `state` records (20260211000200_qbo_oauth_states.sql). */
+/** Single-use OAuth `state` records (20260211000200_qbo_oauth_states.sql); see oauth-state.ts. */
 export interface QboOAuthStatesTable {
   /** sha256 hex of the state's nonce; the table never holds a usable state. */
   nonce_hash: string;
+  /** sha256 hex of the admin session id it was issued to. */
   session_hash: string;
   expires_at: Timestamp;
   consumed_at: NullableTimestamp;
@@ -145,9 +135,14 @@ export interface QboOAuthStatesTable {
 // ---------------------------------------------------------------------------------------
 // Observability
 
+/** What a request-log row is (migration 20260301000000_qbo_request_log_kind.sql). */
+export type QboRequestLogKind =
+  'accounting' | 'oauth_token_exchange' | 'oauth_token_refresh' | 'oauth_revoke';
+
 export interface QboRequestLogTable {
   id: Generated<string>;
   realm_id: string | null;
+  kind: QboRequestLogKind;
   method: string;
   path: string;
   status: number | null;

@@ -4,19 +4,20 @@
 // ADMIN_API_TOKEN ends every session because the signing key is derived from it. Logging
 // out clears the browser's cookie; a copied cookie stays valid until it expires (12 h).
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { SessionBody, SessionResponse } from '@qbo-sync/contract';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Clock } from '../lib/quickbooks/ports.ts';
-import { SessionBody, type SessionResponse } from '../routes/quickbooks.schemas.ts';
-import { HttpError, parseInput } from './errors.ts';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { HOUR_MS, type Clock } from '../lib/quickbooks/ports.ts';
+import { HttpError } from './errors.ts';
 
 export const SESSION_COOKIE = 'qbo_admin_session';
-export const DEFAULT_SESSION_TTL_MS = 12 * 3600_000;
+export const DEFAULT_SESSION_TTL_MS = 12 * HOUR_MS;
 
 export type AdminPrincipal = { kind: 'bearer' } | { kind: 'session'; sessionId: string };
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Set by the admin preHandler on admin routes. */
+    /** Set by the admin onRequest hook on admin routes. */
     admin: AdminPrincipal | null;
   }
 }
@@ -101,7 +102,10 @@ export class AdminAuth {
     return this.#secure === 'auto' ? req.protocol === 'https' : this.#secure;
   }
 
-  /** preHandler for admin routes: 401 without valid credentials. */
+  /**
+   * onRequest hook for admin routes: 401 without valid credentials. It runs before the
+   * request is parsed or validated, so an unauthenticated caller learns nothing about them.
+   */
   readonly requireAdmin = async (req: FastifyRequest): Promise<void> => {
     const principal = this.authenticate(req);
     if (!principal) {
@@ -187,26 +191,35 @@ export function setCookie(
 // Routes: POST /api/admin/session (log in), DELETE /api/admin/session (log out)
 
 export function registerAdminSessionRoutes(app: FastifyInstance, auth: AdminAuth): void {
-  app.post('/api/admin/session', async (req, reply) => {
-    if (typeof req.body === 'string') {
-      throw new HttpError(
-        'unsupported_media_type',
-        'send {"token":"<ADMIN_API_TOKEN>"} as application/json',
-      );
-    }
-    const { token } = parseInput(SessionBody, req.body, 'body');
-    if (!auth.tokenMatches(token)) {
-      throw new HttpError('invalid_admin_token', 'that is not this service’s ADMIN_API_TOKEN');
-    }
-    const s = auth.newSession();
-    setCookie(reply, SESSION_COOKIE, s.cookieValue, {
-      path: '/',
-      maxAgeSec: auth.sessionTtlMs / 1000,
-      secure: auth.secure(req),
-    });
-    const body: SessionResponse = { authenticated: true, expires_at: s.expiresAt.toISOString() };
-    return reply.code(200).send(body);
-  });
+  app.withTypeProvider<ZodTypeProvider>().post(
+    '/api/admin/session',
+    {
+      // Before the schema sees it: a text body is the wrong media type (not a bad field), and
+      // no body at all is an empty object, so the answer names the missing token.
+      preValidation: async (req) => {
+        if (typeof req.body === 'string') {
+          throw new HttpError(
+            'unsupported_media_type',
+            'send {"token":"<ADMIN_API_TOKEN>"} as application/json',
+          );
+        }
+        if (req.body === undefined || req.body === null) (req as { body: unknown }).body = {};
+      },
+      schema: { body: SessionBody, response: { 200: SessionResponse } },
+    },
+    async (req, reply) => {
+      if (!auth.tokenMatches(req.body.token)) {
+        throw new HttpError('invalid_admin_token', 'that is not this service’s ADMIN_API_TOKEN');
+      }
+      const s = auth.newSession();
+      setCookie(reply, SESSION_COOKIE, s.cookieValue, {
+        path: '/',
+        maxAgeSec: auth.sessionTtlMs / 1000,
+        secure: auth.secure(req),
+      });
+      return reply.code(200).send({ authenticated: true, expires_at: s.expiresAt.toISOString() });
+    },
+  );
 
   app.delete('/api/admin/session', async (req, reply) => {
     setCookie(reply, SESSION_COOKIE, '', { path: '/', maxAgeSec: 0, secure: auth.secure(req) });

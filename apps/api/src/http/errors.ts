@@ -1,46 +1,31 @@
 // The one place where anything thrown by a route becomes an HTTP answer:
 // `{ "error": { "code", "message", "details"? } }` with a stable snake_case code. Domain errors
-// (OAuth, QBO client, lock) are mapped here, not in each route, so the same failure always
-// looks the same to the admin UI. 5xx answers never carry internals: the message names the
-// request id, and the log has the stack.
+// are mapped here by their `kind`, one table entry each, not in each route, so the same
+// failure always looks the same to the admin UI. 5xx answers never carry internals: the
+// message names the request id, and the log has the stack.
+import { ERROR_STATUS, type ErrorCode, type ErrorResponse } from '@qbo-sync/contract';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ZodError, type z } from 'zod';
-import { LockTimeoutError } from '../lib/quickbooks/ports.ts';
-import { OAuthClientError, OAuthGrantError, OAuthTransientError } from '../lib/quickbooks/oauth.ts';
-import { ReauthRequiredError } from '../lib/quickbooks/token-store.ts';
-import {
+import { ZodError } from 'zod';
+import type {
   QboAuthError,
   QboError,
-  QboFault,
   QboNetworkError,
   QboThrottledError,
-} from '../lib/quickbooks/errors.ts';
-import { InvalidCursorError } from '../lib/quickbooks/request-log.ts';
-
-/** Every code this API answers with, and its status. The list is the contract: docs/api.md. */
-export const ERROR_STATUS = {
-  invalid_request: 400,
-  invalid_json: 400,
-  unauthorized: 401,
-  invalid_admin_token: 401,
-  forbidden: 403,
-  cross_origin_request: 403,
-  not_found: 404,
-  realm_not_found: 404,
-  not_connected: 409,
-  needs_reauth: 409,
-  payload_too_large: 413,
-  unsupported_media_type: 415,
-  qbo_throttled: 429,
-  internal_error: 500,
-  qbo_error: 502,
-  qbo_auth_failed: 502,
-  intuit_client_error: 502,
-  qbo_unavailable: 503,
-  busy: 503,
-  qbo_timeout: 504,
-} as const;
-export type ErrorCode = keyof typeof ERROR_STATUS;
+} from '../lib/quickbooks/client/errors.ts';
+import { QboFault } from '../lib/quickbooks/client/errors.ts';
+import type { InvalidCursorError } from '../lib/quickbooks/client/request-log.ts';
+import type {
+  OAuthClientError,
+  OAuthGrantError,
+  OAuthTransientError,
+} from '../lib/quickbooks/connection/oauth.ts';
+import type {
+  NotConnectedError,
+  RealmNotFoundError,
+} from '../lib/quickbooks/connection/connection.service.ts';
+import type { ReauthRequiredError } from '../lib/quickbooks/connection/token-store.ts';
+import { QuickBooksError, type QuickBooksErrorKind } from '../lib/quickbooks/errors.ts';
+import type { LockTimeoutError } from '../lib/quickbooks/ports.ts';
 
 export class HttpError extends Error {
   override readonly name = 'HttpError';
@@ -55,88 +40,144 @@ export class HttpError extends Error {
   }
 }
 
-export interface ErrorBody {
-  error: { code: ErrorCode; message: string; details?: unknown };
-}
-
-/** Parses `value` with `schema`, or throws a 400 naming every bad field. */
-export function parseInput<S extends z.ZodType>(
-  schema: S,
-  value: unknown,
-  where: 'query' | 'body',
-): z.output<S> {
-  const r = schema.safeParse(value ?? {});
-  if (r.success) return r.data;
-  throw invalidInput(r.error, where);
-}
-
-function invalidInput(err: ZodError, where: string): HttpError {
-  const issues = err.issues.map((i) => ({
-    field: i.path.length ? i.path.join('.') : where,
-    message: i.message,
+/**
+ * A 400 naming every bad field, e.g. `invalid query: limit: limit must be 1-500`. `path` is
+ * where in the input the problem is; an empty one means the input as a whole.
+ */
+function invalidInput(
+  problems: readonly { path: readonly PropertyKey[]; message: string }[],
+  where: string,
+): HttpError {
+  const issues = problems.map((p) => ({
+    field: p.path.length ? p.path.map(String).join('.') : where,
+    message: p.message,
   }));
   const summary = issues.map((i) => `${i.field}: ${i.message}`).join('; ');
   return new HttpError('invalid_request', `invalid ${where}: ${summary}`, { issues });
 }
 
-/** Maps an error to (status, body). Exported for tests of the mapping itself. */
-export function toHttpError(err: unknown): HttpError {
-  if (err instanceof HttpError) return err;
-  if (err instanceof ZodError) return invalidInput(err, 'input');
-  if (err instanceof InvalidCursorError) {
+/**
+ * A request the route's schema refused. The zod type provider reports each zod issue with
+ * its path as a JSON pointer (`/realmId`); Fastify says which part of the request it was.
+ */
+function fromValidation(err: FastifyError): HttpError {
+  const where =
+    err.validationContext === 'querystring' ? 'query' : (err.validationContext ?? 'input');
+  const problems = (err.validation ?? []).map((v) => ({
+    path: v.instancePath.split('/').filter(Boolean),
+    message: v.message ?? 'is invalid',
+  }));
+  return invalidInput(problems, where);
+}
+
+/** The class behind each kind, so each entry of the table below reads its own fields. */
+interface ErrorsByKind {
+  oauth_grant: OAuthGrantError;
+  oauth_transient: OAuthTransientError;
+  oauth_client: OAuthClientError;
+  reauth_required: ReauthRequiredError;
+  realm_not_found: RealmNotFoundError;
+  not_connected: NotConnectedError;
+  qbo_error: QboError;
+  qbo_fault: QboFault;
+  qbo_throttled: QboThrottledError;
+  qbo_auth: QboAuthError;
+  qbo_network: QboNetworkError;
+  lock_timeout: LockTimeoutError;
+  invalid_cursor: InvalidCursorError;
+}
+
+/** Where the messages below send the operator. */
+const QB = '/api/quickbooks';
+
+const needsReauth = (err: Error & { realmId?: string }) =>
+  new HttpError(
+    'needs_reauth',
+    'QuickBooks no longer accepts this connection’s tokens; reconnect the company (GET /api/quickbooks/connect)',
+    err.realmId !== undefined ? { realm_id: err.realmId } : undefined,
+  );
+
+/** QBO answered, but not with what was asked: its own outage (5xx, or nothing usable) or a fault. */
+const qboAnswered = (err: QboError) => {
+  const status = err.status ?? 0;
+  return new HttpError(
+    status >= 500 || status === 0 ? 'qbo_unavailable' : 'qbo_error',
+    `QuickBooks answered with an error${err.code ? ` (code ${err.code})` : ''}`,
+    qboDetails(err),
+  );
+};
+
+/** How every domain error is answered. Adding a kind without an entry does not compile. */
+const BY_KIND: { [K in QuickBooksErrorKind]: (err: ErrorsByKind[K]) => HttpError } = {
+  oauth_grant: needsReauth,
+  reauth_required: needsReauth,
+  realm_not_found: (err) =>
+    new HttpError(
+      'realm_not_found',
+      `no QuickBooks company with realmId ${err.realmId} is known to this service; GET ${QB}/status lists the connected ones`,
+      { realm_id: err.realmId },
+    ),
+  not_connected: (err) => {
+    if (err.reason === 'disconnected') {
+      return new HttpError(
+        'not_connected',
+        `QuickBooks company ${err.realmId} was disconnected; reconnect it with GET ${QB}/connect`,
+        { realm_id: err.realmId },
+      );
+    }
     return new HttpError(
-      'invalid_request',
-      'cursor is not a next_cursor value from this endpoint; drop it to start from the newest entry',
-      { issues: [{ field: 'cursor', message: 'invalid cursor' }] },
+      'not_connected',
+      err.reason === 'no_tokens'
+        ? `no tokens are stored for ${err.realmId}`
+        : `no QuickBooks company is connected; connect one with GET ${QB}/connect`,
     );
-  }
-  if (err instanceof ReauthRequiredError || err instanceof OAuthGrantError) {
-    return new HttpError(
-      'needs_reauth',
-      'QuickBooks no longer accepts this connection’s tokens; reconnect the company (GET /api/quickbooks/connect)',
-      realmDetails(err),
-    );
-  }
-  if (err instanceof OAuthTransientError) {
-    return new HttpError(
+  },
+  oauth_transient: () =>
+    new HttpError(
       'qbo_unavailable',
       'Intuit’s token service did not answer properly; the stored tokens were kept — try again shortly',
-    );
-  }
-  if (err instanceof OAuthClientError) {
-    return new HttpError(
+    ),
+  oauth_client: () =>
+    new HttpError(
       'intuit_client_error',
       'Intuit refused this app’s credentials; check INTUIT_CLIENT_ID / INTUIT_CLIENT_SECRET',
-    );
-  }
-  if (err instanceof QboThrottledError) {
-    return new HttpError(
+    ),
+  qbo_throttled: (err) =>
+    new HttpError(
       'qbo_throttled',
       'QuickBooks throttled this company’s requests (HTTP 429); wait a minute and retry',
       qboDetails(err),
-    );
-  }
-  if (err instanceof QboAuthError) {
-    return new HttpError(
+    ),
+  qbo_auth: (err) =>
+    new HttpError(
       'qbo_auth_failed',
       'QuickBooks refused the access token; refresh (POST /api/quickbooks/refresh) or reconnect',
       qboDetails(err),
-    );
+    ),
+  // Refused, no route, unknown host: QBO cannot be reached at all, which is not slowness.
+  qbo_network: (err) =>
+    err.unreachable
+      ? new HttpError('qbo_unavailable', 'QuickBooks could not be reached', qboDetails(err))
+      : new HttpError('qbo_timeout', 'QuickBooks did not answer in time', qboDetails(err)),
+  qbo_fault: qboAnswered,
+  qbo_error: qboAnswered,
+  lock_timeout: () =>
+    new HttpError('busy', 'another operation on this company is in progress; retry shortly'),
+  invalid_cursor: () =>
+    new HttpError(
+      'invalid_request',
+      'cursor is not a next_cursor value from this endpoint; drop it to start from the newest entry',
+      { issues: [{ field: 'cursor', message: 'invalid cursor' }] },
+    ),
+};
+
+/** Maps an error to (status, body). Exported for tests of the mapping itself. */
+export function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  if (err instanceof QuickBooksError) {
+    return (BY_KIND[err.kind] as (e: QuickBooksError) => HttpError)(err);
   }
-  if (err instanceof QboNetworkError) {
-    return new HttpError('qbo_timeout', 'QuickBooks did not answer in time', qboDetails(err));
-  }
-  if (err instanceof QboFault || err instanceof QboError) {
-    const status = err.status ?? 0;
-    return new HttpError(
-      status >= 500 || status === 0 ? 'qbo_unavailable' : 'qbo_error',
-      `QuickBooks answered with an error${err.code ? ` (code ${err.code})` : ''}`,
-      qboDetails(err),
-    );
-  }
-  if (err instanceof LockTimeoutError) {
-    return new HttpError('busy', 'another operation on this company is in progress; retry shortly');
-  }
+  if (err instanceof ZodError) return invalidInput(err.issues, 'input');
   const fe = err as Partial<FastifyError>;
   if (typeof fe.statusCode === 'number' && fe.statusCode < 500 && typeof fe.code === 'string') {
     return fromFastify(fe as FastifyError);
@@ -146,6 +187,8 @@ export function toHttpError(err: unknown): HttpError {
 
 function fromFastify(err: FastifyError): HttpError {
   switch (err.code) {
+    case 'FST_ERR_VALIDATION':
+      return fromValidation(err);
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new HttpError('invalid_json', `the request body is not valid JSON: ${err.message}`);
@@ -156,11 +199,6 @@ function fromFastify(err: FastifyError): HttpError {
     default:
       return new HttpError('invalid_request', err.message);
   }
-}
-
-function realmDetails(err: unknown): { realm_id: string } | undefined {
-  const realmId = (err as { realmId?: unknown }).realmId;
-  return typeof realmId === 'string' ? { realm_id: realmId } : undefined;
 }
 
 function qboDetails(err: QboError): Record<string, unknown> {
@@ -176,7 +214,7 @@ function qboDetails(err: QboError): Record<string, unknown> {
 }
 
 export function sendError(reply: FastifyReply, err: HttpError): FastifyReply {
-  const body: ErrorBody = {
+  const body: ErrorResponse = {
     error: {
       code: err.code,
       message: err.message,

@@ -9,14 +9,20 @@ import type { AppDeps } from '../app.ts';
 import type { AppConfig, IntuitConfig, LogLevel } from '../config.ts';
 import type { Database } from '../db/schema.ts';
 import { AdminAuth } from '../http/admin-auth.ts';
-import { QboApiClient, type QboApiClientDeps } from '../lib/quickbooks/api-client.ts';
-import { EXCHANGE_PATH_SUFFIX, REFRESH_PATH_SUFFIX } from '../lib/quickbooks/metrics.ts';
-import { ACCOUNTING_SCOPE, QboOAuth, type HttpAttempt } from '../lib/quickbooks/oauth.ts';
-import { deriveOAuthStateSecret } from '../lib/quickbooks/oauth-state.ts';
-import { systemClock, type Clock, type Lock, type RateLimiter } from '../lib/quickbooks/ports.ts';
-import { pruneExpiredRequestLog, writeRequestLog } from '../lib/quickbooks/request-log.ts';
-import { TokenCipher, type TokenKeyring } from '../lib/quickbooks/token-cipher.ts';
-import { TokenStore } from '../lib/quickbooks/token-store.ts';
+import { QboApiClient, type QboApiClientDeps } from '../lib/quickbooks/client/api-client.ts';
+import { ConnectionService } from '../lib/quickbooks/connection/connection.service.ts';
+import { ACCOUNTING_SCOPE, QboOAuth } from '../lib/quickbooks/connection/oauth.ts';
+import { deriveOAuthStateSecret } from '../lib/quickbooks/connection/oauth-state.ts';
+import {
+  HOUR_MS,
+  systemClock,
+  type Clock,
+  type Lock,
+  type RateLimiter,
+} from '../lib/quickbooks/ports.ts';
+import { DbRequestLogSink, pruneExpiredRequestLog } from '../lib/quickbooks/client/request-log.ts';
+import { TokenCipher, type TokenKeyring } from '../lib/quickbooks/connection/token-cipher.ts';
+import { TokenStore } from '../lib/quickbooks/connection/token-store.ts';
 import { createDatabase, databaseOptionsFromConfig, type DatabaseHandle } from './db.ts';
 import { createLock } from './lock.ts';
 import { migrate } from './migrate.ts';
@@ -107,12 +113,10 @@ export interface Services {
   lock: Lock;
   limiter: RateLimiter;
   cipher: TokenCipher;
-  /** Used by /callback: its token-endpoint calls are logged as code exchanges. */
-  oauthExchange: QboOAuth;
-  /** Used by the token store: its token-endpoint calls are logged as refreshes. */
-  oauthRefresh: QboOAuth;
+  oauth: QboOAuth;
   tokens: TokenStore;
   api: QboApiClient;
+  connections: ConnectionService;
   auth: AdminAuth;
   stateSecret: Buffer;
   intuit: IntuitConfig;
@@ -129,48 +133,29 @@ export function buildServices(o: ServiceOptions): Services {
   const scopes = o.scopes ?? [ACCOUNTING_SCOPE];
   const log = o.logger.child({ component: 'quickbooks' });
 
-  // Every token-endpoint and revoke attempt becomes a qbo_request_log row. The grant type
-  // travels in the form body, so it is recorded as a pseudo-query on the path: that is how
-  // /metrics tells refreshes from code exchanges.
-  const onAttempt = (grant: string) => (a: HttpAttempt) => {
-    const isToken = a.path === new URL(o.intuit.urls.token).pathname;
-    writeRequestLog(o.db, {
-      realmId: a.realmId,
-      method: a.method,
-      path: isToken ? `${a.path}${grant}` : a.path,
-      status: a.status,
-      durationMs: a.durationMs,
-      intuitTid: a.intuitTid,
-      qboErrorCode: a.errorCode,
-      requestId: null,
-      attempt: 1,
-      errorMessage: a.errorMessage,
-      createdAt: new Date(clock.now() - a.durationMs),
-    }).catch((err: unknown) => log.warn({ err }, 'could not write the request log'));
-  };
-  const oauth = (grant: string) =>
-    new QboOAuth({
-      clientId: o.intuit.clientId,
-      clientSecret: o.intuit.clientSecret,
-      redirectUri: o.intuit.redirectUri,
-      environment: o.intuit.environment,
-      urls: o.intuit.urls,
-      scopes,
-      clock,
-      onAttempt: onAttempt(grant),
-    });
-  const oauthExchange = oauth(EXCHANGE_PATH_SUFFIX);
-  const oauthRefresh = oauth(REFRESH_PATH_SUFFIX);
+  // Every HTTP attempt, to the Accounting API or to Intuit's OAuth server, becomes a
+  // qbo_request_log row through the one sink; each says what kind of call it was.
+  const requestLog = new DbRequestLogSink(o.db, log.child({ component: 'request-log' }));
+  const oauth = new QboOAuth({
+    clientId: o.intuit.clientId,
+    clientSecret: o.intuit.clientSecret,
+    redirectUri: o.intuit.redirectUri,
+    environment: o.intuit.environment,
+    urls: o.intuit.urls,
+    scopes,
+    clock,
+    requestLog,
+  });
   const tokens = new TokenStore({
     db: o.db,
     cipher,
     lock,
-    oauth: oauthRefresh,
+    oauth,
     clock,
     logger: log.child({ component: 'token-store' }),
   });
   const api = new QboApiClient({
-    db: o.db,
+    requestLog,
     tokens,
     limiter,
     clock,
@@ -179,6 +164,17 @@ export function buildServices(o: ServiceOptions): Services {
     minorVersion: o.minorVersion,
     ...o.apiClient,
   });
+  const stateSecret = deriveOAuthStateSecret(o.tokenKeyring);
+  const connections = new ConnectionService({
+    db: o.db,
+    clock,
+    oauth,
+    tokens,
+    api,
+    stateSecret,
+    environment: o.intuit.environment,
+    scopes,
+  });
   return {
     db: o.db,
     clock,
@@ -186,12 +182,12 @@ export function buildServices(o: ServiceOptions): Services {
     lock,
     limiter,
     cipher,
-    oauthExchange,
-    oauthRefresh,
+    oauth,
     tokens,
     api,
+    connections,
     auth: new AdminAuth({ adminApiToken: o.adminApiToken, clock }),
-    stateSecret: deriveOAuthStateSecret(o.tokenKeyring),
+    stateSecret,
     intuit: o.intuit,
     scopes,
   };
@@ -204,12 +200,7 @@ export function appDepsOf(s: Services): AppDeps {
     clock: s.clock,
     logger: s.logger,
     auth: s.auth,
-    oauth: s.oauthExchange,
-    tokens: s.tokens,
-    api: s.api,
-    stateSecret: s.stateSecret,
-    environment: s.intuit.environment,
-    scopes: s.scopes,
+    connections: s.connections,
   };
 }
 
@@ -310,7 +301,7 @@ export function startRequestLogPruning(o: {
       });
   };
   run();
-  const timer = setInterval(run, o.intervalMs ?? 3600_000);
+  const timer = setInterval(run, o.intervalMs ?? HOUR_MS);
   timer.unref();
   return () => clearInterval(timer);
 }

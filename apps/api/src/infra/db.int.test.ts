@@ -87,6 +87,7 @@ forEachDatabase((t) => {
       .insertInto('qbo_request_log')
       .values({
         realm_id: conn.realm_id,
+        kind: 'accounting',
         method: 'GET',
         path: '/v3/company/1/query',
         duration_ms: 12,

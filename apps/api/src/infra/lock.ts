@@ -9,7 +9,7 @@ import {
   type LockLease,
 } from '../lib/quickbooks/ports.ts';
 import { RedisScript } from './redis.ts';
-import { sleep } from './sleep.ts';
+import { sleep } from '../lib/sleep.ts';
 
 abstract class BaseLock implements Lock {
   abstract acquire(key: string, options: LockAcquireOptions): Promise<LockLease>;

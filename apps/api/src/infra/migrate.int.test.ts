@@ -163,6 +163,35 @@ for (const kind of databaseKinds()) {
       expect(await tableExists(handle, 'earlier_table')).toBe(false);
     });
 
+    it('request-log rows written before the kind column get their kind from the old path convention', async () => {
+      const handle = await emptyDatabase(kind);
+      const files = await readMigrations();
+      const at = files.findIndex((f) => f.name === '20260301000000_qbo_request_log_kind.sql');
+      const before = await migrationsDir(
+        Object.fromEntries(files.slice(0, at).map((f) => [f.name, f.sql])),
+      );
+      await migrate(handle, { dir: before });
+      await sql`insert into qbo_request_log (realm_id, method, path, duration_ms) values
+        ('1', 'GET', '/v3/company/1/query?query=select * from Customer', 5),
+        ('1', 'POST', '/oauth2/v1/tokens/bearer?grant_type=authorization_code', 5),
+        ('1', 'POST', '/oauth2/v1/tokens/bearer?grant_type=refresh_token', 5),
+        ('1', 'POST', '/v2/oauth2/tokens/revoke', 5)`.execute(handle.db);
+
+      await migrate(handle);
+
+      const rows = await handle.db
+        .selectFrom('qbo_request_log')
+        .select(['kind', 'path'])
+        .orderBy('id')
+        .execute();
+      expect(rows).toEqual([
+        { kind: 'accounting', path: '/v3/company/1/query?query=select * from Customer' },
+        { kind: 'oauth_token_exchange', path: '/oauth2/v1/tokens/bearer' },
+        { kind: 'oauth_token_refresh', path: '/oauth2/v1/tokens/bearer' },
+        { kind: 'oauth_revoke', path: '/v2/oauth2/tokens/revoke' },
+      ]);
+    });
+
     if (kind === 'postgres') {
       it('two processes migrating at once apply each file exactly once', async () => {
         const first = await emptyDatabase(kind);

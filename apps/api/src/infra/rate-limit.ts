@@ -9,15 +9,15 @@
 // start times (a sorted set in Redis, one Lua call) gives "at most N in ANY window" exactly.
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import {
-  QBO_RATE_LIMITS,
-  type RateLimitPolicy,
-  type RateLimitRelease,
-  type RateLimitUsage,
-  type RateLimiter,
+import { QBO_RATE_LIMITS } from '../lib/quickbooks/client/limits.ts';
+import type {
+  RateLimitPolicy,
+  RateLimitRelease,
+  RateLimitUsage,
+  RateLimiter,
 } from '../lib/quickbooks/ports.ts';
 import { RedisScript } from './redis.ts';
-import { sleep } from './sleep.ts';
+import { sleep } from '../lib/sleep.ts';
 
 function checkPolicy(policy: RateLimitPolicy): void {
   const ok =

@@ -1,6 +1,7 @@
 // 24-hour health aggregates and alert rules behind GET /metrics, computed from what the
-// service already records: qbo_request_log (every HTTP attempt to QBO and to Intuit's token
-// endpoint), qbo_webhook_events, qbo_sync_cursors, qbo_connections and qbo_tokens.
+// service already records: qbo_request_log (every HTTP attempt to QBO and to Intuit's OAuth
+// server, told apart by `kind`), qbo_webhook_events, qbo_sync_cursors, qbo_connections and
+// qbo_tokens.
 //
 // Alert thresholds (documented in docs/api.md#alerts):
 //   needs_reauth            the connection's status is needs_reauth (invalid_grant on refresh)
@@ -8,29 +9,90 @@
 //   throttle_rate_high      more than 5 % of the window's API calls were answered 429
 //   webhook_lag_high        the oldest unprocessed webhook event is older than 15 minutes
 import { sql, type Kysely } from 'kysely';
-import { QBO_ENTITY_TYPES, type Database, type QboConnection } from '../../db/schema.ts';
-import type { MetricsResponse } from '../../routes/quickbooks.schemas.ts';
-import { OAUTH_PATH_MARKER } from './status.ts';
+import {
+  QBO_ENTITY_TYPES,
+  type Database,
+  type QboConnection,
+  type QboEntityType,
+  type SyncCursorStatus,
+} from '../../db/schema.ts';
+import { DAY_MS, HOUR_MS } from './ports.ts';
 
-export const METRICS_WINDOW_MS = 24 * 3600_000;
+export const METRICS_WINDOW_MS = DAY_MS;
 export const ALERT_THRESHOLDS = Object.freeze({
   refreshTokenExpiringDays: 14,
   throttleRate: 0.05,
   webhookLagSeconds: 15 * 60,
 });
 
-/**
- * How a token-endpoint row says what it was for: the container logs refreshes with this
- * pseudo-query (the grant type travels in the form body, which is never logged).
- */
-export const REFRESH_PATH_SUFFIX = '?grant_type=refresh_token';
-export const EXCHANGE_PATH_SUFFIX = '?grant_type=authorization_code';
+export interface Alert {
+  active: boolean;
+  /** What the rule compares against. */
+  threshold: number;
+  value: number | null;
+  message: string;
+}
+
+export interface Percentiles {
+  p50: number | null;
+  p95: number | null;
+}
+
+export interface ApiStats {
+  calls: number;
+  errors: number;
+  throttled: number;
+  errorRate: number;
+  throttleRate: number;
+  latencyMs: Percentiles & { p99: number | null };
+}
+
+export interface RefreshStats {
+  total: number;
+  success: number;
+  invalidGrant: number;
+  error: number;
+}
+
+export interface WebhookStats {
+  received: number;
+  processed: number;
+  failed: number;
+  rejected: number;
+  pending: number;
+  /** Age of the oldest event still waiting to be processed (0 when none). */
+  lagSeconds: number;
+  /** Received -> processed time of events processed in the window. */
+  processingSeconds: Percentiles;
+}
+
+export interface SyncLag {
+  entityType: QboEntityType;
+  lastSyncedAt: Date | null;
+  lagSeconds: number | null;
+  status: SyncCursorStatus;
+}
+
+export interface HealthMetrics {
+  realmId: string | null;
+  window: { from: Date; to: Date; hours: number };
+  api: ApiStats;
+  tokenRefreshes: RefreshStats;
+  webhooks: WebhookStats;
+  syncLag: SyncLag[];
+  alerts: {
+    needsReauth: Alert;
+    refreshTokenExpiring: Alert;
+    throttleRateHigh: Alert;
+    webhookLagHigh: Alert;
+  };
+}
 
 export async function computeMetrics(
   db: Kysely<Database>,
   connection: QboConnection | null,
   opts: { now: number },
-): Promise<MetricsResponse> {
+): Promise<HealthMetrics> {
   const to = new Date(opts.now);
   const from = new Date(opts.now - METRICS_WINDOW_MS);
   const realmId = connection?.realm_id ?? null;
@@ -57,7 +119,7 @@ export async function computeMetrics(
   const expiries = [tokens?.refresh_token_expires_at, tokens?.refresh_token_hard_expires_at]
     .filter((d): d is Date => d instanceof Date)
     .map((d) => d.getTime());
-  const daysLeft = expiries.length ? (Math.min(...expiries) - opts.now) / 86_400_000 : null;
+  const daysLeft = expiries.length ? (Math.min(...expiries) - opts.now) / DAY_MS : null;
 
   const byEntity = new Map(cursors.map((c) => [c.entity_type, c]));
   const syncLag = QBO_ENTITY_TYPES.map((entity) => {
@@ -67,9 +129,9 @@ export async function computeMetrics(
       .map((d) => d.getTime());
     const last = times.length ? Math.max(...times) : null;
     return {
-      entity_type: entity,
-      last_synced_at: last === null ? null : new Date(last).toISOString(),
-      lag_seconds: last === null ? null : Math.max(0, Math.round((opts.now - last) / 1000)),
+      entityType: entity,
+      lastSyncedAt: last === null ? null : new Date(last),
+      lagSeconds: last === null ? null : Math.max(0, Math.round((opts.now - last) / 1000)),
       status: c?.status ?? 'idle',
     };
   });
@@ -77,21 +139,21 @@ export async function computeMetrics(
   const needsReauth = connection?.status === 'needs_reauth';
   const T = ALERT_THRESHOLDS;
   return {
-    realm_id: realmId,
-    window: { from: from.toISOString(), to: to.toISOString(), hours: METRICS_WINDOW_MS / 3600_000 },
+    realmId,
+    window: { from, to, hours: METRICS_WINDOW_MS / HOUR_MS },
     api: {
       calls,
       errors: api?.errors ?? 0,
       throttled: api?.throttled ?? 0,
-      error_rate: round4(errorRate),
-      throttle_rate: round4(throttleRate),
-      latency_ms: { p50: api?.p50 ?? null, p95: api?.p95 ?? null, p99: api?.p99 ?? null },
+      errorRate: round4(errorRate),
+      throttleRate: round4(throttleRate),
+      latencyMs: { p50: api?.p50 ?? null, p95: api?.p95 ?? null, p99: api?.p99 ?? null },
     },
-    token_refreshes: refreshes ?? { total: 0, success: 0, invalid_grant: 0, error: 0 },
+    tokenRefreshes: refreshes ?? { total: 0, success: 0, invalidGrant: 0, error: 0 },
     webhooks,
-    sync_lag: syncLag,
+    syncLag,
     alerts: {
-      needs_reauth: {
+      needsReauth: {
         active: needsReauth,
         threshold: 1,
         value: needsReauth ? 1 : 0,
@@ -99,7 +161,7 @@ export async function computeMetrics(
           ? 'QuickBooks refused the refresh token: reconnect the company'
           : 'tokens are accepted',
       },
-      refresh_token_expiring: {
+      refreshTokenExpiring: {
         active: daysLeft !== null && daysLeft < T.refreshTokenExpiringDays,
         threshold: T.refreshTokenExpiringDays,
         value: daysLeft === null ? null : Math.round(daysLeft * 10) / 10,
@@ -108,23 +170,23 @@ export async function computeMetrics(
             ? 'no refresh token stored'
             : `the refresh token expires in ${daysLeft.toFixed(1)} days (alert below ${T.refreshTokenExpiringDays})`,
       },
-      throttle_rate_high: {
+      throttleRateHigh: {
         active: throttleRate > T.throttleRate,
         threshold: T.throttleRate,
         value: round4(throttleRate),
         message: `${(throttleRate * 100).toFixed(1)} % of API calls in 24 h were throttled (alert above ${T.throttleRate * 100} %)`,
       },
-      webhook_lag_high: {
-        active: webhooks.lag_seconds > T.webhookLagSeconds,
+      webhookLagHigh: {
+        active: webhooks.lagSeconds > T.webhookLagSeconds,
         threshold: T.webhookLagSeconds,
-        value: webhooks.lag_seconds,
-        message: `the oldest unprocessed webhook event is ${webhooks.lag_seconds} s old (alert above ${T.webhookLagSeconds} s)`,
+        value: webhooks.lagSeconds,
+        message: `the oldest unprocessed webhook event is ${webhooks.lagSeconds} s old (alert above ${T.webhookLagSeconds} s)`,
       },
     },
   };
 }
 
-interface ApiStats {
+interface ApiRow {
   calls: number;
   errors: number;
   throttled: number;
@@ -134,11 +196,11 @@ interface ApiStats {
 }
 
 /**
- * Accounting API attempts (token-endpoint rows excluded). Each HTTP attempt counts, retries
+ * Accounting API attempts (OAuth rows excluded). Each HTTP attempt counts, retries
  * included: a 503 that a retry then fixed still shows in the error rate — that is the health
  * of QBO as seen on the wire. Errors are status >= 400 or no response at all.
  */
-async function apiStats(db: Kysely<Database>, realmId: string, from: Date): Promise<ApiStats> {
+async function apiStats(db: Kysely<Database>, realmId: string, from: Date): Promise<ApiRow> {
   const row = await db
     .selectFrom('qbo_request_log')
     .select([
@@ -151,7 +213,7 @@ async function apiStats(db: Kysely<Database>, realmId: string, from: Date): Prom
     ])
     .where('realm_id', '=', realmId)
     .where('created_at', '>', from)
-    .where('path', 'not like', `%${OAUTH_PATH_MARKER}%`)
+    .where('kind', '=', 'accounting')
     .executeTakeFirstOrThrow();
   const ms = (v: string | number | null) => (v === null ? null : Math.round(Number(v)));
   return {
@@ -168,7 +230,7 @@ async function refreshStats(
   db: Kysely<Database>,
   realmId: string,
   from: Date,
-): Promise<MetricsResponse['token_refreshes']> {
+): Promise<RefreshStats> {
   const row = await db
     .selectFrom('qbo_request_log')
     .select([
@@ -178,12 +240,12 @@ async function refreshStats(
     ])
     .where('realm_id', '=', realmId)
     .where('created_at', '>', from)
-    .where('path', 'like', `%${REFRESH_PATH_SUFFIX}`)
+    .where('kind', '=', 'oauth_token_refresh')
     .executeTakeFirstOrThrow();
   const total = Number(row.total);
   const success = Number(row.success);
   const invalidGrant = Number(row.invalid_grant);
-  return { total, success, invalid_grant: invalidGrant, error: total - success - invalidGrant };
+  return { total, success, invalidGrant, error: total - success - invalidGrant };
 }
 
 async function webhookStats(
@@ -191,7 +253,7 @@ async function webhookStats(
   realmId: string | null,
   from: Date,
   now: number,
-): Promise<MetricsResponse['webhooks']> {
+): Promise<WebhookStats> {
   let q = db
     .selectFrom('qbo_webhook_events')
     .select([
@@ -230,8 +292,8 @@ async function webhookStats(
     failed: Number(row.failed),
     rejected: Number(row.rejected),
     pending: Number(row.pending),
-    lag_seconds: oldest === null ? 0 : Math.max(0, Math.round((now - oldest) / 1000)),
-    processing_seconds: { p50: sec(row.p50), p95: sec(row.p95) },
+    lagSeconds: oldest === null ? 0 : Math.max(0, Math.round((now - oldest) / 1000)),
+    processingSeconds: { p50: sec(row.p50), p95: sec(row.p95) },
   };
 }
 

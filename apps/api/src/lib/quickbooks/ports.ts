@@ -1,6 +1,8 @@
 // The small interfaces the QuickBooks domain needs from the outside world. Adapters live in
 // `infra/` and are picked by the entry points from config; domain code imports only this
 // file, so it reads the same in the embedded default and in the scaled mode.
+import type { QboRequestLogKind } from '../../db/schema.ts';
+import { QuickBooksError, type QuickBooksErrorKind } from './errors.ts';
 
 // ---------------------------------------------------------------------------------------
 // Clock
@@ -12,6 +14,12 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => Date.now() };
+
+/** Lengths of time in milliseconds, for windows, expiries and retention. */
+export const SECOND_MS = 1_000;
+export const MINUTE_MS = 60 * SECOND_MS;
+export const HOUR_MS = 60 * MINUTE_MS;
+export const DAY_MS = 24 * HOUR_MS;
 
 // ---------------------------------------------------------------------------------------
 // Lock
@@ -62,8 +70,9 @@ export interface Lock {
   ): Promise<T>;
 }
 
-export class LockTimeoutError extends Error {
+export class LockTimeoutError extends QuickBooksError {
   override readonly name = 'LockTimeoutError';
+  override readonly kind: QuickBooksErrorKind = 'lock_timeout';
   constructor(
     readonly key: string,
     readonly waitedMs: number,
@@ -92,19 +101,6 @@ export interface RateLimitPolicy {
   inFlightLeaseMs: number;
 }
 
-/**
- * QBO's documented per-realm limits (docs "limits-and-throttles"): 500 requests per minute
- * per realm, 10 per second per realm+app, and (older docs) 10 concurrent requests.
- */
-export const QBO_RATE_LIMITS: RateLimitPolicy = Object.freeze({
-  windows: Object.freeze([
-    Object.freeze({ limit: 10, windowMs: 1_000 }),
-    Object.freeze({ limit: 500, windowMs: 60_000 }),
-  ]),
-  maxInFlight: 10,
-  inFlightLeaseMs: 180_000,
-});
-
 export interface RateLimitUsage {
   /** Calls started within each window of the policy, in policy order. */
   windows: readonly (RateWindow & { used: number })[];
@@ -123,4 +119,40 @@ export type RateLimitRelease = () => Promise<void>;
 export interface RateLimiter {
   acquire(realmId: string, options?: { signal?: AbortSignal }): Promise<RateLimitRelease>;
   usage(realmId: string): Promise<RateLimitUsage>;
+}
+
+// ---------------------------------------------------------------------------------------
+// Request log
+
+/** One HTTP attempt to QBO or to Intuit's OAuth server, as it is logged. */
+export interface RequestLogRecord {
+  kind: QboRequestLogKind;
+  realmId: string | null;
+  method: string;
+  /** Path and query, e.g. `/v3/company/123/query?query=select * from Customer`. */
+  path: string;
+  /** Null when no response arrived. */
+  status: number | null;
+  durationMs: number;
+  intuitTid: string | null;
+  /** QBO's fault code (`6240`, `3001`…) or Intuit's OAuth error (`invalid_grant`). */
+  errorCode: string | null;
+  /** The `requestid` sent (QBO's idempotency key). */
+  requestId: string | null;
+  /** 1 for the first HTTP attempt of a logical call, 2 for its first retry… */
+  attempt: number;
+  errorMessage: string | null;
+  /** When the attempt started; default: when the record is written. */
+  createdAt?: Date;
+}
+
+/**
+ * Where the API client and the OAuth layer report every HTTP attempt they make (one
+ * qbo_request_log row each). `write` never rejects: a record that cannot be stored is the
+ * sink's to report, because failing a call QBO already performed would make its caller
+ * repeat it. Implementations remove credentials from paths and messages whatever the caller
+ * passed: a caller's mistake must not put a token into a table the admin page lists.
+ */
+export interface RequestLogSink {
+  write(record: RequestLogRecord): Promise<void>;
 }

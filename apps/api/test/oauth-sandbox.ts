@@ -1,9 +1,9 @@
-// Test fixture: a real qbo-sandbox driven only through its HTTP surfaces (Intuit's paths and
-// the /_sandbox control API), as an operator or CI would. Used by the *.int.test.ts files
-// of oauth, token-store and their neighbours.
+// A real qbo-sandbox driven only through its HTTP surfaces (Intuit's paths and the /_sandbox
+// control API), as an operator or CI would. Used by the *.int.test.ts files of
+// lib/quickbooks/connection/ (oauth, token-store).
 import { startSandbox, type Sandbox } from 'qbo-sandbox';
-import { intuitUrls } from '../../config.ts';
-import { QboOAuth, type QboOAuthOptions } from './oauth.ts';
+import { intuitUrls } from '../src/config.ts';
+import { QboOAuth, type QboOAuthOptions } from '../src/lib/quickbooks/connection/oauth.ts';
 
 export const REDIRECT_URI = 'http://localhost:3000/api/quickbooks/callback';
 export const TOKEN_PATH = '/oauth2/v1/tokens/bearer';

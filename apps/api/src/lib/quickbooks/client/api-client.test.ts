@@ -1,5 +1,16 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_RETRY_POLICY, backoffDelayMs, isSafeToRepeat, isTransient } from './api-client.ts';
+import { MemoryRateLimiter } from '../../../infra/rate-limit.ts';
+import { HOUR_MS, systemClock, type RequestLogRecord } from '../ports.ts';
+import {
+  DEFAULT_RETRY_POLICY,
+  QboApiClient,
+  backoffDelayMs,
+  isSafeToRepeat,
+  isTransient,
+} from './api-client.ts';
 import { QboFault, QboNetworkError, QboThrottledError } from './errors.ts';
 import { sanitizeLogPath, scrubSecrets } from './request-log.ts';
 
@@ -48,6 +59,46 @@ describe('retry rules', () => {
     expect(isSafeToRepeat(post, new QboNetworkError('reset', { requestSent: true }))).toBe(false);
     expect(isSafeToRepeat(post, new QboNetworkError('refused', { requestSent: false }))).toBe(true);
     expect(isSafeToRepeat({ ...post, readOnly: true }, fault(503))).toBe(true);
+  });
+});
+
+describe('giving up', () => {
+  it('a caller that aborts while the client waits to retry gets its reason at once, with no new attempt', async () => {
+    // QBO answering 503 to everything: every GET is worth a retry, after a backoff wait.
+    const qbo = http.createServer((_req, res) => res.writeHead(503).end());
+    await new Promise<void>((r) => qbo.listen(0, '127.0.0.1', r));
+    const controller = new AbortController();
+    const reason = new Error('the caller gave up');
+    const logged: RequestLogRecord[] = [];
+    const client = new QboApiClient({
+      requestLog: {
+        write: async (r) => {
+          logged.push(r);
+          // Once this attempt is logged the client goes straight into its backoff wait.
+          setImmediate(() => controller.abort(reason));
+        },
+      },
+      tokens: { getAccessToken: async () => 'access-token', invalidateAccessToken: async () => {} },
+      limiter: new MemoryRateLimiter(),
+      clock: systemClock,
+      logger: pino({ level: 'silent' }),
+      apiBaseUrl: `http://127.0.0.1:${(qbo.address() as AddressInfo).port}/v3/company`,
+      minorVersion: 75,
+      // An hour between attempts: only the abort can end this call within the test's time.
+      retry: { baseDelayMs: HOUR_MS, maxDelayMs: HOUR_MS },
+      random: () => 0.5,
+    });
+    try {
+      const call = client.request('1', {
+        method: 'GET',
+        path: '/companyinfo/1',
+        signal: controller.signal,
+      });
+      await expect(call).rejects.toBe(reason);
+      expect(logged.map((r) => [r.attempt, r.status])).toEqual([[1, 503]]);
+    } finally {
+      await new Promise((r) => qbo.close(r));
+    }
   });
 });
 

@@ -10,9 +10,8 @@
 //     token before doing any work, so this is safe for every request);
 //   - anything else (validation faults 6240, 5010, 610…) surfaces at once: retrying cannot help.
 import type pino from 'pino';
-import type { Kysely } from 'kysely';
-import type { Database } from '../../db/schema.ts';
-import type { Clock, RateLimiter } from './ports.ts';
+import { sleep } from '../../sleep.ts';
+import { SECOND_MS, type Clock, type RateLimiter, type RequestLogSink } from '../ports.ts';
 import {
   QboAuthError,
   QboError,
@@ -22,9 +21,9 @@ import {
   errorFromResponse,
   faultFromJson,
 } from './errors.ts';
-import { scrubSecrets, writeRequestLog } from './request-log.ts';
+import { scrubSecrets } from './request-log.ts';
 
-/** What the client needs from the TokenStore (engineer A's token-store.ts). */
+/** What the client needs from the TokenStore (connection/token-store.ts). */
 export interface AccessTokenSource {
   getAccessToken(realmId: string): Promise<string>;
   invalidateAccessToken(realmId: string, accessToken: string): Promise<void>;
@@ -65,7 +64,8 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
 });
 
 export interface QboApiClientDeps {
-  db: Kysely<Database>;
+  /** Receives one record per HTTP attempt (qbo_request_log). */
+  requestLog: RequestLogSink;
   tokens: AccessTokenSource;
   limiter: RateLimiter;
   clock: Clock;
@@ -77,7 +77,8 @@ export interface QboApiClientDeps {
   timeoutMs?: number;
   /** Attempts for transient failures, first included. Default 4. */
   maxAttempts?: number;
-  sleep?: (ms: number) => Promise<void>;
+  /** Waits between attempts; an abort of the caller's signal ends the wait. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   retry?: Partial<RetryPolicy>;
   /** Swappable transport (default: Node's fetch). */
   fetch?: typeof fetch;
@@ -86,6 +87,8 @@ export interface QboApiClientDeps {
 
 /** QBO rejects a requestid longer than 50 characters with fault 6000 (sandbox docs). */
 export const MAX_REQUEST_ID_LENGTH = 50;
+export const DEFAULT_TIMEOUT_MS = 60 * SECOND_MS;
+export const DEFAULT_MAX_ATTEMPTS = 4;
 
 /** Full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"): uniform in [0, cap). */
 export function backoffDelayMs(
@@ -118,14 +121,14 @@ export class QboApiClient {
   readonly #d: QboApiClientDeps;
   readonly #base: string;
   readonly #retry: RetryPolicy;
-  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly #fetch: typeof fetch;
 
   constructor(deps: QboApiClientDeps) {
     this.#d = deps;
     this.#base = deps.apiBaseUrl.replace(/\/+$/, '');
     this.#retry = { ...DEFAULT_RETRY_POLICY, ...deps.retry };
-    this.#sleep = deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.#sleep = deps.sleep ?? sleep;
     this.#fetch = deps.fetch ?? ((input, init) => fetch(input, init));
   }
 
@@ -136,7 +139,7 @@ export class QboApiClient {
     ) {
       throw new RangeError(`requestid must be 1-${MAX_REQUEST_ID_LENGTH} characters`);
     }
-    const maxAttempts = Math.max(1, this.#d.maxAttempts ?? 4);
+    const maxAttempts = Math.max(1, this.#d.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
     const log = this.#d.logger.child({ realmId, requestId: req.requestId });
     let attempt = 0;
     let transientFailures = 0;
@@ -175,9 +178,20 @@ export class QboApiClient {
           'QBO call failed transiently; retrying',
         );
         req.signal?.throwIfAborted();
-        await this.#sleep(delay);
+        await this.#sleep(delay, req.signal);
       }
     }
+  }
+
+  /**
+   * This client, calling with `accessToken` instead of asking the token store: for the calls
+   * made while a new grant is checked, before anything of it is stored.
+   */
+  withAccessToken(accessToken: string): QboApiClient {
+    return new QboApiClient({
+      ...this.#d,
+      tokens: { getAccessToken: async () => accessToken, invalidateAccessToken: async () => {} },
+    });
   }
 
   /** GET /companyinfo/{realmId} → the CompanyInfo object. */
@@ -317,7 +331,7 @@ export class QboApiClient {
     let intuitTid: string | null = null;
     let outcome: QboResponse<T> | QboError;
     try {
-      const timeout = AbortSignal.timeout(this.#d.timeoutMs ?? 60_000);
+      const timeout = AbortSignal.timeout(this.#d.timeoutMs ?? DEFAULT_TIMEOUT_MS);
       const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
       try {
         const res = await this.#fetch(url, {
@@ -341,24 +355,20 @@ export class QboApiClient {
 
     const durationMs = performance.now() - t0;
     const failed = outcome instanceof QboError ? outcome : null;
-    try {
-      await writeRequestLog(this.#d.db, {
-        realmId,
-        method: req.method,
-        path: logPath(companyPath, req.query),
-        status,
-        durationMs,
-        intuitTid,
-        qboErrorCode: failed?.code ?? null,
-        requestId: req.requestId ?? null,
-        attempt,
-        errorMessage: failed ? scrubSecrets(failed.message, [token]) : null,
-        createdAt: new Date(startedAt),
-      });
-    } catch (err) {
-      // The QBO call itself happened; failing it over bookkeeping would make callers repeat it.
-      this.#d.logger.error({ err, realmId }, 'could not write qbo_request_log row');
-    }
+    await this.#d.requestLog.write({
+      kind: 'accounting',
+      realmId,
+      method: req.method,
+      path: logPath(companyPath, req.query),
+      status,
+      durationMs,
+      intuitTid,
+      errorCode: failed?.code ?? null,
+      requestId: req.requestId ?? null,
+      attempt,
+      errorMessage: failed ? scrubSecrets(failed.message, [token]) : null,
+      createdAt: new Date(startedAt),
+    });
     if (failed) throw failed;
     return outcome as QboResponse<T>;
   }
@@ -384,15 +394,16 @@ function classify<T>(
   return { status, body: body as T, intuitTid };
 }
 
-// undici error codes meaning the request never reached the server.
-const NOT_SENT = new Set([
+// Error codes meaning no connection to the server could be made at all.
+const UNREACHABLE = new Set([
   'ECONNREFUSED',
   'ENOTFOUND',
   'EAI_AGAIN',
   'EHOSTUNREACH',
   'ENETUNREACH',
-  'UND_ERR_CONNECT_TIMEOUT',
 ]);
+// undici error codes meaning the request never reached the server.
+const NOT_SENT = new Set([...UNREACHABLE, 'UND_ERR_CONNECT_TIMEOUT']);
 
 function networkError(err: unknown, gotHeaders: boolean): QboNetworkError {
   const e = err as Error & { cause?: { code?: string; message?: string } };
@@ -408,6 +419,7 @@ function networkError(err: unknown, gotHeaders: boolean): QboNetworkError {
   const detail = [code, e?.cause?.message ?? e?.message].filter(Boolean).join(' ');
   return new QboNetworkError(`network: ${detail || 'request failed'}`, {
     requestSent: sent,
+    unreachable: !gotHeaders && code !== undefined && UNREACHABLE.has(code),
     cause: err,
   });
 }

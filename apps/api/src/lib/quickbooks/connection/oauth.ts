@@ -12,8 +12,16 @@
 // URL this instance expects. Each call gets its own OAuthClient, so the library's mutable
 // per-client token never mixes realms.
 import OAuthClient from 'intuit-oauth';
-import type { IntuitUrls } from '../../config.ts';
-import { systemClock, type Clock } from './ports.ts';
+import type { IntuitUrls } from '../../../config.ts';
+import { QuickBooksError, type QuickBooksErrorKind } from '../errors.ts';
+import type { QboRequestLogKind } from '../../../db/schema.ts';
+import {
+  SECOND_MS,
+  systemClock,
+  type Clock,
+  type RequestLogRecord,
+  type RequestLogSink,
+} from '../ports.ts';
 
 export interface TokenSet {
   accessToken: string;
@@ -26,8 +34,8 @@ export interface TokenSet {
   idToken?: string;
 }
 
-/** Base of the family; `intuitTid` is what Intuit support asks for. Never carries a token. */
-export class OAuthError extends Error {
+/** Base of the OAuth errors; `intuitTid` is what Intuit support asks for. Never carries a token. */
+export abstract class OAuthError extends QuickBooksError {
   constructor(
     message: string,
     readonly status: number | null = null,
@@ -40,27 +48,17 @@ export class OAuthError extends Error {
 /** invalid_grant: the refresh token or code is dead; the connection needs re-auth. */
 export class OAuthGrantError extends OAuthError {
   override readonly name = 'OAuthGrantError';
+  override readonly kind: QuickBooksErrorKind = 'oauth_grant';
 }
 /** Network, timeout, 408/429/5xx, a lost or unreadable answer: keep the old tokens, retry later. */
 export class OAuthTransientError extends OAuthError {
   override readonly name = 'OAuthTransientError';
+  override readonly kind: QuickBooksErrorKind = 'oauth_transient';
 }
 /** invalid_client, other 4xx, misconfiguration: retrying will not help; an operator must act. */
 export class OAuthClientError extends OAuthError {
   override readonly name = 'OAuthClientError';
-}
-
-/** One HTTP exchange with Intuit's OAuth server (a qbo_request_log row). */
-export interface HttpAttempt {
-  method: string;
-  path: string;
-  status: number | null;
-  durationMs: number;
-  intuitTid: string | null;
-  errorCode: string | null;
-  errorMessage: string | null;
-  /** The realm the call was made for, when the caller said (extension of the contract). */
-  realmId: string | null;
+  override readonly kind: QuickBooksErrorKind = 'oauth_client';
 }
 
 export interface QboOAuthOptions {
@@ -71,8 +69,8 @@ export interface QboOAuthOptions {
   urls: IntuitUrls;
   /** Default: `com.intuit.quickbooks.accounting`. */
   scopes?: string[];
-  /** Called once per HTTP attempt (lets the caller write qbo_request_log). Never throws into us. */
-  onAttempt?: (a: HttpAttempt) => void | Promise<void>;
+  /** Receives one record per HTTP attempt (qbo_request_log), kind saying which call it was. */
+  requestLog?: RequestLogSink;
   /** Per-request timeout (default 20 s): a hung token call must end well inside the refresh lock's TTL. */
   timeoutMs?: number;
   /** Expiry times are computed from when the request was sent (default: the system clock). */
@@ -80,6 +78,8 @@ export interface QboOAuthOptions {
 }
 
 export const ACCOUNTING_SCOPE = 'com.intuit.quickbooks.accounting';
+/** A hung token call must end well inside the refresh lock's TTL (token-store.ts). */
+export const DEFAULT_OAUTH_TIMEOUT_MS = 20 * SECOND_MS;
 
 interface RawResponse {
   status: number;
@@ -93,7 +93,11 @@ interface Exchange {
   networkError: string | null;
 }
 
-type Operation = 'token' | 'revoke';
+/** The calls this class makes, by the request-log kind that records them. */
+type Operation = Extract<
+  QboRequestLogKind,
+  'oauth_token_exchange' | 'oauth_token_refresh' | 'oauth_revoke'
+>;
 
 export class QboOAuth {
   readonly #opts: QboOAuthOptions;
@@ -107,7 +111,7 @@ export class QboOAuth {
     }
     this.#opts = { ...opts, urls: { ...opts.urls } };
     this.#scopes = opts.scopes?.length ? [...opts.scopes] : [ACCOUNTING_SCOPE];
-    this.#timeoutMs = opts.timeoutMs ?? 20_000;
+    this.#timeoutMs = opts.timeoutMs ?? DEFAULT_OAUTH_TIMEOUT_MS;
     this.#clock = opts.clock ?? systemClock;
   }
 
@@ -130,7 +134,7 @@ export class QboOAuth {
   async exchangeCode(input: { code: string; realmId: string }): Promise<TokenSet> {
     if (!input.code) throw new OAuthGrantError('no authorization code was given');
     const query = new URLSearchParams({ code: input.code, realmId: input.realmId });
-    return this.#tokenCall(input.realmId, (client) =>
+    return this.#tokenCall('oauth_token_exchange', input.realmId, (client) =>
       client.createToken(`${this.#opts.redirectUri}?${query.toString()}`),
     );
   }
@@ -138,7 +142,9 @@ export class QboOAuth {
   /** Uses a refresh token once. The answer carries a new refresh token: store it before use. */
   async refresh(refreshToken: string, ctx: { realmId?: string } = {}): Promise<TokenSet> {
     if (!refreshToken) throw new OAuthGrantError('no refresh token is stored');
-    return this.#tokenCall(ctx.realmId ?? null, (client) => client.refreshUsingToken(refreshToken));
+    return this.#tokenCall('oauth_token_refresh', ctx.realmId ?? null, (client) =>
+      client.refreshUsingToken(refreshToken),
+    );
   }
 
   /**
@@ -149,7 +155,7 @@ export class QboOAuth {
   async revoke(token: string, ctx: { realmId?: string } = {}): Promise<void> {
     const exchange: Exchange = { response: null, networkError: null };
     try {
-      await this.#call('revoke', ctx.realmId ?? null, exchange, (client) =>
+      await this.#call('oauth_revoke', ctx.realmId ?? null, exchange, (client) =>
         client.revoke({ refresh_token: token }),
       );
     } catch (err) {
@@ -159,13 +165,14 @@ export class QboOAuth {
   }
 
   async #tokenCall(
+    op: Exclude<Operation, 'oauth_revoke'>,
     realmId: string | null,
     run: (client: OAuthClient) => Promise<unknown>,
   ): Promise<TokenSet> {
     const exchange: Exchange = { response: null, networkError: null };
     const sentAt = this.#clock.now();
     try {
-      await this.#call('token', realmId, exchange, run);
+      await this.#call(op, realmId, exchange, run);
     } catch (err) {
       throw classify(err, exchange);
     }
@@ -183,7 +190,7 @@ export class QboOAuth {
     run: (client: OAuthClient) => Promise<unknown>,
   ): Promise<unknown> {
     const client = this.#client();
-    const expected = op === 'token' ? this.#opts.urls.token : this.#opts.urls.revoke;
+    const expected = this.#urlOf(op);
     const send = OAuthClient.prototype.loadResponse.bind(client) as (
       r: unknown,
     ) => Promise<RawResponse>;
@@ -195,25 +202,30 @@ export class QboOAuth {
         );
       }
       const started = performance.now();
+      const startedAt = this.#clock.now();
       // maxRedirects 0: a redirect would carry our Basic credentials to another host.
       const sent = send({ ...request, timeout: this.#timeoutMs, maxRedirects: 0 });
       return sent.then(
         (res) => {
           exchange.response = pickResponse(res);
-          this.#report(op, request, realmId, started, exchange);
+          this.#report(op, request, realmId, { started, startedAt }, exchange);
           return res;
         },
         (err: unknown) => {
           const res = (err as { response?: RawResponse }).response;
           if (res) exchange.response = pickResponse(res);
           else exchange.networkError = networkReason(err);
-          this.#report(op, request, realmId, started, exchange);
+          this.#report(op, request, realmId, { started, startedAt }, exchange);
           throw err;
         },
       );
     };
     this.#pinStatics();
     return run(client);
+  }
+
+  #urlOf(op: Operation): string {
+    return op === 'oauth_revoke' ? this.#opts.urls.revoke : this.#opts.urls.token;
   }
 
   #client(): OAuthClient {
@@ -246,32 +258,36 @@ export class QboOAuth {
     op: Operation,
     request: { url?: string; method?: string },
     realmId: string | null,
-    started: number,
+    at: { started: number; startedAt: number },
     exchange: Exchange,
   ): void {
-    const onAttempt = this.#opts.onAttempt;
-    if (!onAttempt) return;
+    const sink = this.#opts.requestLog;
+    if (!sink) return;
     const res = exchange.response;
     const body = res && isRecord(res.data) ? res.data : {};
     const failed = !res || res.status >= 300;
-    const attempt: HttpAttempt = {
+    const record: RequestLogRecord = {
+      kind: op,
+      realmId,
       method: (request.method ?? 'POST').toUpperCase(),
-      path: safePath(
-        request.url ?? (op === 'token' ? this.#opts.urls.token : this.#opts.urls.revoke),
-      ),
+      path: safePath(request.url ?? this.#urlOf(op)),
       status: res?.status ?? null,
-      durationMs: Math.max(0, Math.round(performance.now() - started)),
+      durationMs: Math.max(0, Math.round(performance.now() - at.started)),
       intuitTid: res ? header(res.headers, 'intuit_tid') : null,
       errorCode: failed ? (str(body.error) ?? (res ? String(res.status) : 'network_error')) : null,
       // error_description is Intuit's fixed text ("Token invalid"); never a token.
       errorMessage: failed ? (str(body.error_description) ?? exchange.networkError) : null,
-      realmId,
+      requestId: null,
+      attempt: 1,
+      createdAt: new Date(at.startedAt),
     };
+    // Not awaited: the answer goes back to intuit-oauth at once. The sink never rejects; the
+    // guard is for one that breaks that promise: the request log must never decide the
+    // outcome of a token call.
     try {
-      const r = onAttempt(attempt);
-      if (r instanceof Promise) r.catch(() => {});
+      sink.write(record).catch(() => {});
     } catch {
-      // The request log must never decide the outcome of a token call.
+      // as above
     }
   }
 }

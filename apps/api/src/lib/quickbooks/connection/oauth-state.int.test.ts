@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { forEachDatabase } from '../../../test/db-helpers.ts';
+import { forEachDatabase } from '../../../../test/db-helpers.ts';
 import {
   consumeOAuthState,
   createOAuthState,

@@ -2,10 +2,10 @@
 // DATABASE_URL is set). Failures are injected through the sandbox's control API; every test
 // uses its own company, so fault rules (scoped by realmId) never touch another test.
 import { randomUUID } from 'node:crypto';
-import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { forEachDatabase } from '../../../test/db-helpers.ts';
-import { MemoryRateLimiter } from '../../infra/rate-limit.ts';
+import { forEachDatabase } from '../../../../test/db-helpers.ts';
+import { freePort } from '../../../../test/free-port.ts';
+import { MemoryRateLimiter } from '../../../infra/rate-limit.ts';
 import { QboAuthError, QboFault, QboNetworkError, QboThrottledError } from './errors.ts';
 import { listRequestLog, type RequestLogEntry } from './request-log.ts';
 import {
@@ -13,7 +13,7 @@ import {
   injectFault,
   startSandboxWorld,
   type SandboxWorld,
-} from './api-client.test-support.ts';
+} from '../../../../test/sandbox-world.ts';
 
 let world: SandboxWorld;
 beforeAll(async () => {
@@ -228,7 +228,7 @@ forEachDatabase((t) => {
     expect(rows[0]!.errorMessage).toMatch(/timeout/);
 
     // A closed port: the connection is refused, so not even a requestid-less POST arrived.
-    const port = await closedPort();
+    const port = await freePort();
     const offline = world.client(db, limiter, {
       apiBaseUrl: `http://127.0.0.1:${port}/v3/company`,
       maxAttempts: 3,
@@ -295,13 +295,3 @@ forEachDatabase((t) => {
     expect(text).not.toMatch(/bearer/i);
   });
 });
-
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close((err) => (err ? reject(err) : resolve(port)));
-    });
-  });
-}

@@ -18,9 +18,10 @@ import type { Logger } from 'pino';
 import type {
   Database,
   QboConnectionStatus,
+  QboEnvironment,
   QboRefreshStatus,
   QboTokens,
-} from '../../db/schema.ts';
+} from '../../../db/schema.ts';
 import {
   deleteTokens,
   markDisconnected,
@@ -41,15 +42,17 @@ import {
   type QboOAuth,
   type TokenSet,
 } from './oauth.ts';
-import { LockTimeoutError, type Clock, type Lock } from './ports.ts';
+import { QuickBooksError, type QuickBooksErrorKind } from '../errors.ts';
+import { LockTimeoutError, MINUTE_MS, SECOND_MS, type Clock, type Lock } from '../ports.ts';
 import type { TokenCipher } from './token-cipher.ts';
 
 export type ReauthReason =
   'not_connected' | 'no_tokens' | 'needs_reauth' | 'disconnected' | 'invalid_grant';
 
 /** The realm cannot call QBO until a person reconnects it (or it was never connected). */
-export class ReauthRequiredError extends Error {
+export class ReauthRequiredError extends QuickBooksError {
   override readonly name = 'ReauthRequiredError';
+  override readonly kind: QuickBooksErrorKind = 'reauth_required';
   constructor(
     readonly realmId: string,
     readonly reason: ReauthReason,
@@ -79,13 +82,11 @@ export interface TokenStatus {
   needsReauthSince: Date | null;
 }
 
-/** Raised once per invalid_grant; the durable copy is qbo_connections.status = needs_reauth. */
-export interface ReauthAlert {
-  kind: 'qbo_reauth_required';
-  realmId: string;
-  at: Date;
-  intuitTid: string | null;
-}
+/**
+ * The `alert` field of the one error line written per invalid_grant; the durable copy is
+ * qbo_connections.status = needs_reauth, which GET /metrics reports as an alert.
+ */
+export const REAUTH_ALERT = 'qbo_reauth_required';
 
 export interface TokenStoreDeps {
   db: Kysely<Database>;
@@ -98,13 +99,23 @@ export interface TokenStoreDeps {
   refreshAheadMs?: number;
   /** Lock TTL for one refresh; longer than the OAuth timeout (default 60 s). */
   lockTtlMs?: number;
-  onAlert?: (alert: ReauthAlert) => void;
 }
 
 export type RefreshOutcome = 'refreshed' | 'already_fresh';
 
+/** What the callback learned about a newly granted company; omitted fields keep stored values. */
+export interface NewGrantDetails {
+  companyName?: string | null;
+  environment?: QboEnvironment;
+  scopes?: string[];
+}
+
 /** The old access token is still served after a failed refresh-ahead while this much of it is left. */
-const STALE_GRACE_MS = 30_000;
+const STALE_GRACE_MS = 30 * SECOND_MS;
+/** Refresh ahead of expiry when less than this is left: a call in flight never holds a dead token. */
+export const DEFAULT_REFRESH_AHEAD_MS = 5 * MINUTE_MS;
+/** One refresh holds the lock at most this long; longer than the OAuth timeout. */
+export const DEFAULT_REFRESH_LOCK_TTL_MS = MINUTE_MS;
 
 export class TokenStore {
   readonly #d: TokenStoreDeps & { refreshAheadMs: number; lockTtlMs: number };
@@ -113,17 +124,24 @@ export class TokenStore {
   constructor(deps: TokenStoreDeps) {
     this.#d = {
       ...deps,
-      refreshAheadMs: deps.refreshAheadMs ?? 5 * 60_000,
-      lockTtlMs: deps.lockTtlMs ?? 60_000,
+      refreshAheadMs: deps.refreshAheadMs ?? DEFAULT_REFRESH_AHEAD_MS,
+      lockTtlMs: deps.lockTtlMs ?? DEFAULT_REFRESH_LOCK_TTL_MS,
     };
   }
 
-  /** Stores a new grant (after /callback): the connection becomes `connected`. */
-  async saveTokens(realmId: string, tokens: TokenSet): Promise<void> {
+  /**
+   * Stores a new grant (after /callback): the connection row is written once, with what the
+   * callback learned about the company, and becomes `connected` together with its tokens.
+   */
+  async saveTokens(
+    realmId: string,
+    tokens: TokenSet,
+    company: NewGrantDetails = {},
+  ): Promise<void> {
     await this.#withLock(realmId, async () => {
       const now = new Date(this.#d.clock.now());
       await this.#d.db.transaction().execute(async (trx) => {
-        await upsertConnection(trx, { realmId, now });
+        await upsertConnection(trx, { ...company, realmId, now });
         await putTokens(trx, realmId, this.#encrypt(realmId, tokens, null), now);
       });
     });
@@ -201,11 +219,14 @@ export class TokenStore {
     );
   }
 
-  /** Disconnect: revoke the grant at Intuit (best effort), then wipe the tokens. */
-  async revokeAndWipe(realmId: string): Promise<void> {
-    await this.#withLock(realmId, async () => {
+  /**
+   * Disconnect: revoke the grant at Intuit (best effort), then wipe the tokens and mark the
+   * connection disconnected. Returns when it was marked.
+   */
+  async revokeAndWipe(realmId: string): Promise<Date> {
+    const at = await this.#withLock(realmId, async () => {
       const row = await readConnectionTokens(this.#d.db, realmId);
-      if (!row) return;
+      if (!row) return new Date(this.#d.clock.now());
       if (row.tokens) {
         try {
           const refreshToken = this.#d.cipher.decrypt(
@@ -226,8 +247,10 @@ export class TokenStore {
         await deleteTokens(trx, realmId);
         await markDisconnected(trx, realmId, now);
       });
+      return now;
     });
     this.#log(realmId).info('QuickBooks connection disconnected and its tokens wiped');
+    return at;
   }
 
   async status(realmId: string): Promise<TokenStatus | null> {
@@ -328,21 +351,10 @@ export class TokenStore {
         throw new OAuthTransientError('tokens changed during the refresh; try again');
       }
       await markNeedsReauth(db, realmId, { error: `invalid_grant: ${message}`, at: now });
-      const alert: ReauthAlert = {
-        kind: 'qbo_reauth_required',
-        realmId,
-        at: now,
-        intuitTid: err.intuitTid,
-      };
       log.error(
-        { alert: alert.kind, intuitTid: err.intuitTid },
+        { alert: REAUTH_ALERT, intuitTid: err.intuitTid },
         'QuickBooks connection needs re-authorization: Intuit refused the refresh token (invalid_grant)',
       );
-      try {
-        this.#d.onAlert?.(alert);
-      } catch {
-        // an alert sink must not change the outcome
-      }
       throw new ReauthRequiredError(realmId, 'invalid_grant');
     }
     const status: QboRefreshStatus = 'error';

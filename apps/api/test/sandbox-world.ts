@@ -1,14 +1,17 @@
-// Test support for the API client's integration tests: a real qbo-sandbox, companies and an
+// The API client's integration tests run against this: a real qbo-sandbox, companies and an
 // app made through its control API, and a minimal real token source (tokens minted by
-// `POST /_sandbox/tokens`). QBO itself is never mocked. Not a test file itself, but test code:
-// control-API bodies come in many shapes, read as `any` like in *.test.ts.
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access */
+// `POST /_sandbox/tokens`). QBO itself is never mocked.
 import pino from 'pino';
 import { startSandbox, type Sandbox } from 'qbo-sandbox';
 import type { Kysely } from 'kysely';
-import type { Database } from '../../db/schema.ts';
-import { QboApiClient, type AccessTokenSource, type QboApiClientDeps } from './api-client.ts';
-import { systemClock, type RateLimiter } from './ports.ts';
+import type { Database } from '../src/db/schema.ts';
+import {
+  QboApiClient,
+  type AccessTokenSource,
+  type QboApiClientDeps,
+} from '../src/lib/quickbooks/client/api-client.ts';
+import { DbRequestLogSink } from '../src/lib/quickbooks/client/request-log.ts';
+import { systemClock, type RateLimiter } from '../src/lib/quickbooks/ports.ts';
 
 export interface ControlResult {
   status: number;
@@ -39,7 +42,7 @@ async function ok(res: Promise<ControlResult>, what: string): Promise<any> {
 
 /**
  * Mints through the sandbox, caches per realm, and forgets a token when told it was
- * refused — the part of engineer A's TokenStore the client depends on.
+ * refused — the part of the TokenStore the client depends on.
  */
 export class SandboxTokenSource implements AccessTokenSource {
   readonly minted: string[] = [];
@@ -92,6 +95,7 @@ export interface SandboxWorld {
 }
 
 export async function startSandboxWorld(): Promise<SandboxWorld> {
+  const logger = pino({ level: 'silent' });
   const sandbox = await startSandbox({ port: 0, journalBodies: false });
   const url = sandbox.url;
   const app = await ok(
@@ -112,11 +116,11 @@ export async function startSandboxWorld(): Promise<SandboxWorld> {
       ).realmId,
     client: (db, limiter, overrides = {}) =>
       new QboApiClient({
-        db,
+        requestLog: new DbRequestLogSink(db, logger),
         tokens,
         limiter,
         clock: systemClock,
-        logger: pino({ level: 'silent' }),
+        logger,
         apiBaseUrl: `${url}/v3/company`,
         minorVersion: 75,
         // Real backoff shape, compressed: tests assert behaviour, not wall time.

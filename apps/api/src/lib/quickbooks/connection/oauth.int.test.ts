@@ -3,13 +3,13 @@
 // exists: intuit-oauth's process-global endpoints.
 import OAuthClient from 'intuit-oauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { intuitUrls } from '../../config.ts';
-import { OAuthSandbox, REDIRECT_URI, type SandboxApp } from './oauth-sandbox.fixture.ts';
+import { intuitUrls } from '../../../config.ts';
+import type { RequestLogRecord } from '../ports.ts';
+import { OAuthSandbox, REDIRECT_URI, type SandboxApp } from '../../../../test/oauth-sandbox.ts';
 import {
   OAuthClientError,
   OAuthGrantError,
   OAuthTransientError,
-  type HttpAttempt,
   type QboOAuthOptions,
 } from './oauth.ts';
 
@@ -31,8 +31,9 @@ interface Minted {
 async function setup(extra: Partial<QboOAuthOptions> = {}) {
   const app = await sbx.createApp();
   const realmId = await sbx.createCompany();
-  const attempts: HttpAttempt[] = [];
-  const oauth = sbx.oauth(app, { onAttempt: (a) => void attempts.push(a), ...extra });
+  const attempts: RequestLogRecord[] = [];
+  const requestLog = { write: async (a: RequestLogRecord) => void attempts.push(a) };
+  const oauth = sbx.oauth(app, { requestLog, ...extra });
   const mint = () =>
     sbx.control<Minted>('POST', '/_sandbox/tokens', { clientId: app.clientId, realmId });
   return { app, realmId, oauth, attempts, mint };

@@ -1,27 +1,28 @@
 // qbo_request_log on a real database: filters, keyset pagination and retention pruning.
 // Every test writes under its own realm id(s), so the shared table never leaks between tests.
 import { expect, it } from 'vitest';
-import { forEachDatabase, newRealmId } from '../../../test/db-helpers.ts';
+import { forEachDatabase, newRealmId } from '../../../../test/db-helpers.ts';
 import {
   InvalidCursorError,
   listRequestLog,
   pruneExpiredRequestLog,
   pruneRequestLog,
   writeRequestLog,
-  type RequestLogRow,
 } from './request-log.ts';
+import type { RequestLogRecord } from '../ports.ts';
 
 const T0 = Date.parse('2026-02-11T12:00:00Z');
 
-function row(realmId: string, over: Partial<RequestLogRow> = {}): RequestLogRow {
+function row(realmId: string, over: Partial<RequestLogRecord> = {}): RequestLogRecord {
   return {
+    kind: 'accounting',
     realmId,
     method: 'GET',
     path: `/v3/company/${realmId}/companyinfo/${realmId}`,
     status: 200,
     durationMs: 12.6,
     intuitTid: '1-abc',
-    qboErrorCode: null,
+    errorCode: null,
     requestId: null,
     attempt: 1,
     errorMessage: null,
@@ -42,7 +43,7 @@ forEachDatabase((t) => {
         method: 'POST',
         path: `/v3/company/${realmId}/customer`,
         status: 400,
-        qboErrorCode: '6240',
+        errorCode: '6240',
         requestId: 'r-1',
         createdAt: at(1),
       }),
@@ -52,7 +53,7 @@ forEachDatabase((t) => {
       row(realmId, {
         path: `/v3/company/${realmId}/query?query=select * from Customer`,
         status: 429,
-        qboErrorCode: '3001',
+        errorCode: '3001',
         createdAt: at(2),
       }),
     );
@@ -161,6 +162,7 @@ forEachDatabase((t) => {
     await writeRequestLog(
       db,
       row(realmId, {
+        kind: 'oauth_token_refresh',
         path: '/oauth2/v1/tokens/bearer?refresh_token=RT-secret&grant_type=refresh_token',
         errorMessage: 'invalid_grant for Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln',
       }),

@@ -11,10 +11,11 @@
 // Format: v1.<nonce>.<expiry ms>.<session tag>.<mac>, all URL-safe (base64url and digits).
 import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { Database } from '../../db/schema.ts';
+import type { Database } from '../../../db/schema.ts';
+import { MINUTE_MS } from '../ports.ts';
 import type { TokenKeyring } from './token-cipher.ts';
 
-export const OAUTH_STATE_TTL_MS = 10 * 60_000;
+export const OAUTH_STATE_TTL_MS = 10 * MINUTE_MS;
 
 export type OAuthStateRefusal = 'missing' | 'forged' | 'expired' | 'replayed' | 'wrong_session';
 export type OAuthStateResult = { ok: true } | { ok: false; reason: OAuthStateRefusal };

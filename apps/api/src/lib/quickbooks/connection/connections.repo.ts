@@ -9,7 +9,7 @@ import type {
   QboEnvironment,
   QboRefreshStatus,
   QboTokens,
-} from '../../db/schema.ts';
+} from '../../../db/schema.ts';
 
 export type Db = Kysely<Database> | Transaction<Database>;
 
@@ -34,8 +34,15 @@ export async function findConnection(db: Db, realmId: string): Promise<QboConnec
   );
 }
 
+/** Every connection, active ones first, then most recently connected first. */
 export async function listConnections(db: Db): Promise<QboConnection[]> {
-  return db.selectFrom('qbo_connections').selectAll().orderBy('connected_at', 'desc').execute();
+  return db
+    .selectFrom('qbo_connections')
+    .selectAll()
+    .orderBy(sql`case when status = 'disconnected' then 1 else 0 end`)
+    .orderBy('connected_at', 'desc')
+    .orderBy('realm_id')
+    .execute();
 }
 
 /**

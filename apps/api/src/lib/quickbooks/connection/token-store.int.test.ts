@@ -5,17 +5,23 @@ import type { Redis } from 'ioredis';
 import { sql, type Kysely } from 'kysely';
 import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { forEachDatabase, openSecondHandle } from '../../../test/db-helpers.ts';
-import type { Database } from '../../db/schema.ts';
-import type { DatabaseHandle } from '../../infra/db.ts';
-import { MemoryLock, RedisLock } from '../../infra/lock.ts';
-import { closeRedis, createRedis } from '../../infra/redis.ts';
+import { forEachDatabase, openSecondHandle } from '../../../../test/db-helpers.ts';
+import type { Database } from '../../../db/schema.ts';
+import type { DatabaseHandle } from '../../../infra/db.ts';
+import { MemoryLock, RedisLock } from '../../../infra/lock.ts';
+import { closeRedis, createRedis } from '../../../infra/redis.ts';
 import { listReauthAlerts } from './connections.repo.ts';
-import { OAuthSandbox } from './oauth-sandbox.fixture.ts';
+import { OAuthSandbox } from '../../../../test/oauth-sandbox.ts';
 import { OAuthTransientError, type QboOAuth, type TokenSet } from './oauth.ts';
-import { systemClock, type Lock } from './ports.ts';
+import { systemClock, type Lock } from '../ports.ts';
 import { TokenCipher } from './token-cipher.ts';
-import { ReauthRequiredError, TokenStore, type ReauthAlert } from './token-store.ts';
+import { ReauthRequiredError, TokenStore } from './token-store.ts';
+
+/** An alert as the token store raises it: its error line's `alert` field and realm. */
+interface ReauthAlert {
+  kind: string;
+  realmId: string;
+}
 
 const cipher = new TokenCipher({
   currentKeyId: 'k1',
@@ -50,7 +56,16 @@ forEachDatabase((t, kind) => {
     const oauth = sbx.oauth(app);
     const logs: string[] = [];
     const alerts: ReauthAlert[] = [];
-    const logger = pino({ level: 'trace' }, { write: (line: string) => void logs.push(line) });
+    const logger = pino(
+      { level: 'trace' },
+      {
+        write: (line: string) => {
+          logs.push(line);
+          const l = JSON.parse(line) as { alert?: string; realmId: string };
+          if (l.alert) alerts.push({ kind: l.alert, realmId: l.realmId });
+        },
+      },
+    );
     const storeWith = (o: { lock: Lock; db?: Kysely<Database> }) =>
       new TokenStore({
         db: o.db ?? db,
@@ -59,7 +74,6 @@ forEachDatabase((t, kind) => {
         oauth,
         clock: systemClock,
         logger,
-        onAlert: (a) => void alerts.push(a),
       });
     const store = storeWith({ lock: new MemoryLock() });
     const callback = await sbx.consent(oauth.authorizeUrl('state'), realmId);

@@ -1,40 +1,18 @@
-// qbo_request_log: one row per HTTP attempt to Intuit (API client and token endpoint alike),
-// so the admin page can answer "what happened?" without reading logs. Rows never hold a
-// token or secret: paths are sanitised here as well as by the callers (defence in depth —
-// a caller's mistake must not put a refresh token into a table the UI lists).
+// qbo_request_log: one row per HTTP attempt to Intuit (API client and OAuth alike, both
+// through the RequestLogSink port), so the admin page can answer "what happened?" without
+// reading logs. Rows never hold a token or secret: paths are sanitised here as well as by the
+// callers (defence in depth — a caller's mistake must not put a refresh token into a table
+// the UI lists).
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../../db/schema.ts';
+import type { Logger } from 'pino';
+import type { Database, QboRequestLogKind } from '../../../db/schema.ts';
+import { QuickBooksError, type QuickBooksErrorKind } from '../errors.ts';
+import { DAY_MS, type RequestLogRecord, type RequestLogSink } from '../ports.ts';
 
-export interface RequestLogRow {
-  realmId: string | null;
-  method: string;
-  /** Path and (sanitised) query, e.g. `/v3/company/123/query?query=select * from Customer`. */
-  path: string;
-  /** Null when no response arrived. */
-  status: number | null;
-  durationMs: number;
-  intuitTid: string | null;
-  qboErrorCode: string | null;
-  requestId: string | null;
-  /** 1 for the first HTTP attempt of a logical call, 2 for its first retry… */
-  attempt: number;
-  errorMessage: string | null;
-  /** When the attempt started; default: the database's now(). */
-  createdAt?: Date;
-}
-
-export interface RequestLogEntry {
+/** A stored record: its id, the time it was stored under, and the column's name for the code. */
+export interface RequestLogEntry extends Omit<RequestLogRecord, 'errorCode' | 'createdAt'> {
   id: string;
-  realmId: string | null;
-  method: string;
-  path: string;
-  status: number | null;
-  durationMs: number;
-  intuitTid: string | null;
   qboErrorCode: string | null;
-  requestId: string | null;
-  attempt: number;
-  errorMessage: string | null;
   createdAt: Date;
 }
 
@@ -44,6 +22,7 @@ export interface RequestLogEntry {
  */
 export interface RequestLogFilter {
   realmId?: string;
+  kind?: QboRequestLogKind;
   status?: number | `${1 | 2 | 3 | 4 | 5}xx` | 'error' | 'network';
   method?: string;
   path?: string;
@@ -82,26 +61,61 @@ export function scrubSecrets(text: string, secrets: readonly string[] = []): str
     .slice(0, MAX_MESSAGE);
 }
 
-export async function writeRequestLog(db: Kysely<Database>, row: RequestLogRow): Promise<void> {
+export async function writeRequestLog(
+  db: Kysely<Database>,
+  record: RequestLogRecord,
+): Promise<void> {
   await db
     .insertInto('qbo_request_log')
     .values({
-      realm_id: row.realmId,
-      method: row.method.toUpperCase(),
-      path: sanitizeLogPath(row.path),
-      status: row.status,
-      duration_ms: Math.max(0, Math.round(row.durationMs)),
-      intuit_tid: row.intuitTid,
-      qbo_error_code: row.qboErrorCode || null,
-      request_id: row.requestId,
-      attempt: Math.max(1, row.attempt),
-      error_message: row.errorMessage === null ? null : scrubSecrets(row.errorMessage),
-      ...(row.createdAt ? { created_at: row.createdAt } : {}),
+      kind: record.kind,
+      realm_id: record.realmId,
+      method: record.method.toUpperCase(),
+      path: sanitizeLogPath(record.path),
+      status: record.status,
+      duration_ms: Math.max(0, Math.round(record.durationMs)),
+      intuit_tid: record.intuitTid,
+      qbo_error_code: record.errorCode || null,
+      request_id: record.requestId,
+      attempt: Math.max(1, record.attempt),
+      error_message: record.errorMessage === null ? null : scrubSecrets(record.errorMessage),
+      ...(record.createdAt ? { created_at: record.createdAt } : {}),
     })
     .execute();
 }
 
+/** The RequestLogSink on qbo_request_log: a row that cannot be written becomes a log line. */
+export class DbRequestLogSink implements RequestLogSink {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly logger: Logger,
+  ) {}
+
+  async write(record: RequestLogRecord): Promise<void> {
+    try {
+      await writeRequestLog(this.db, record);
+    } catch (err) {
+      this.logger.error(
+        { err, realmId: record.realmId, kind: record.kind },
+        'could not write qbo_request_log row',
+      );
+    }
+  }
+}
+
+/** How many rows a realm has in the log (what a disconnect keeps). */
+export async function countRequestLog(db: Kysely<Database>, realmId: string): Promise<number> {
+  const row = await db
+    .selectFrom('qbo_request_log')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('realm_id', '=', realmId)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
 const PRUNE_BATCH = 5_000;
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 500;
 
 /**
  * Deletes rows created before `olderThan`; returns how many. Deletes in batches so a
@@ -130,7 +144,7 @@ export async function pruneRequestLog(db: Kysely<Database>, olderThan: Date): Pr
 
 /** The cut-off for QBO_REQUEST_LOG_RETENTION_DAYS (config.qbo.requestLogRetentionDays). */
 export function requestLogCutoff(nowMs: number, retentionDays: number): Date {
-  return new Date(nowMs - retentionDays * 86_400_000);
+  return new Date(nowMs - retentionDays * DAY_MS);
 }
 
 /** What the scheduled job runs: prune everything older than the retention period. */
@@ -146,7 +160,7 @@ export async function listRequestLog(
   db: Kysely<Database>,
   f: RequestLogFilter = {},
 ): Promise<{ logs: RequestLogEntry[]; nextCursor: string | null }> {
-  const limit = Math.min(Math.max(Math.trunc(f.limit ?? 50), 1), 500);
+  const limit = Math.min(Math.max(Math.trunc(f.limit ?? DEFAULT_PAGE_SIZE), 1), MAX_PAGE_SIZE);
   const cursor = f.cursor ? decodeCursor(f.cursor) : null;
   let q = db
     .selectFrom('qbo_request_log')
@@ -161,6 +175,7 @@ export async function listRequestLog(
     .orderBy('id', 'desc')
     .limit(limit + 1);
   if (f.realmId !== undefined) q = q.where('realm_id', '=', f.realmId);
+  if (f.kind) q = q.where('kind', '=', f.kind);
   if (f.method) q = q.where('method', '=', f.method.toUpperCase());
   if (f.errorCode) q = q.where('qbo_error_code', '=', f.errorCode);
   if (f.path) q = q.where('path', 'like', `${f.path.replace(/[\\%_]/g, '\\$&')}%`);
@@ -190,6 +205,7 @@ export async function listRequestLog(
   return {
     logs: page.map((r) => ({
       id: r.id,
+      kind: r.kind,
       realmId: r.realm_id,
       method: r.method,
       path: r.path,
@@ -210,8 +226,9 @@ function encodeCursor(at: string, id: string): string {
   return Buffer.from(JSON.stringify([at, id])).toString('base64url');
 }
 
-export class InvalidCursorError extends Error {
+export class InvalidCursorError extends QuickBooksError {
   override name = 'InvalidCursorError';
+  override readonly kind: QuickBooksErrorKind = 'invalid_cursor';
 }
 
 function decodeCursor(cursor: string): { at: string; id: string } {
