@@ -93,19 +93,13 @@ async function startEmbeddedSandbox(cfg: AppConfig): Promise<{
   });
   const base = `http://localhost:${cfg.port}/api/quickbooks`;
   const appName = 'qbo-sync (local)';
-  let registered = [...sb.state.apps.values()].find((a) => a.name === appName);
-  if (registered) {
-    // PORT may have changed since the snapshot was saved.
-    registered.redirectUris = [`${base}/callback`];
-    registered.webhookUrl = `${base}/webhook`;
-  } else {
-    registered = sb.registerApp({
-      name: appName,
-      redirectUris: [`${base}/callback`],
-      webhookUrl: `${base}/webhook`,
-    });
-  }
-  let company = [...sb.state.companies.values()][0];
+  const urls = { redirectUris: [`${base}/callback`], webhookUrl: `${base}/webhook` };
+  const known = sb.findApp(appName);
+  // PORT may have changed since the snapshot was saved.
+  const registered = known
+    ? sb.updateApp(known.clientId, urls)
+    : sb.registerApp({ name: appName, ...urls });
+  let company = sb.listCompanies()[0];
   if (!company) {
     company = sb.addCompany({ companyName: 'Demo Company' });
     seedCompany(company, { seed: 1, preset: 'small' });

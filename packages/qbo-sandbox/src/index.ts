@@ -42,7 +42,13 @@ export interface Sandbox {
   config: SandboxConfig;
   app: FastifyInstance;
   addCompany(opts?: { companyName?: string; realmId?: string; offsetMinutes?: number }): Company;
+  /** Companies in the order they were created. */
+  listCompanies(): Company[];
   registerApp(app: Partial<AppRecord> & { redirectUris: string[] }): AppRecord;
+  /** The first registered app with this name. */
+  findApp(name: string): AppRecord | undefined;
+  /** Changes a registered app's settings; throws for an unknown `clientId`. */
+  updateApp(clientId: string, patch: Partial<Omit<AppRecord, 'clientId'>>): AppRecord;
   close(): Promise<void>;
 }
 
@@ -75,7 +81,15 @@ export async function startSandbox(opts: StartSandboxOptions = {}): Promise<Sand
     app,
     addCompany: (o = {}) =>
       state.addCompany({ companyName: o.companyName ?? 'Sandbox Company_US_1', ...o }),
+    listCompanies: () => [...state.companies.values()],
     registerApp: (a) => state.registerApp(a),
+    findApp: (name) => [...state.apps.values()].find((a) => a.name === name),
+    updateApp: (clientId, patch) => {
+      const record = state.apps.get(clientId);
+      if (!record) throw new Error(`no app with clientId ${clientId}`);
+      const { clientId: _ignored, ...fields } = patch as Partial<AppRecord>;
+      return Object.assign(record, fields);
+    },
     close: async () => {
       if (opts.snapshotFile) await saveSnapshot(state, opts.snapshotFile);
       state.ext.forEach((v) => (v as { close?: () => void }).close?.());
