@@ -23,6 +23,8 @@ Server
   --no-limits                disable QBO's request limits (429 throttling)
   --webhook-retry-scale <x>  multiply Intuit's webhook retry delays (e.g. 0.001 in tests)
   --snapshot <file>          load this snapshot at start if it exists, save it on exit
+  --snapshot-dir <dir>       let POST /_sandbox/snapshot[/load] name files in this
+                             directory (without it: only the --snapshot file)
 
 Company (created at start; without a snapshot or these flags, an empty one)
   --company-name <name>      default "Sandbox Company_US_1"
@@ -62,6 +64,7 @@ function parse() {
       'no-limits': { type: 'boolean', default: false },
       'webhook-retry-scale': { type: 'string' },
       snapshot: { type: 'string' },
+      'snapshot-dir': { type: 'string' },
       'company-name': { type: 'string' },
       'realm-id': { type: 'string' },
       seed: { type: 'string' },
@@ -229,6 +232,7 @@ async function main(): Promise<void> {
     host: flags.host,
     config,
     ...(flags.snapshot ? { snapshotFile: flags.snapshot } : {}),
+    ...(flags['snapshot-dir'] ? { snapshotDir: flags['snapshot-dir'] } : {}),
   });
   // Handlers go in before the banner: whoever reads it may stop us right away, and the
   // snapshot is saved on close.

@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
+import { existsSync, mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { defaultConfig, type DeepPartial, type SandboxConfig } from './config.ts';
 import { SandboxState, type AppRecord } from './core/state.ts';
 import type { Company } from './core/company.ts';
 import { buildServer } from './server.ts';
-import { loadSnapshot, saveSnapshot, setDefaultSnapshotFile } from './core/snapshot.ts';
-import { existsSync } from 'node:fs';
+import { loadSnapshot, saveSnapshot, setSnapshotLocations } from './core/snapshot.ts';
 
 export { defaultConfig } from './config.ts';
 export type { SandboxConfig, DeepPartial } from './config.ts';
@@ -32,6 +33,11 @@ export interface StartSandboxOptions {
   journalSize?: number;
   /** Loaded at start when it exists, saved on close; default file of `/_sandbox/snapshot`. */
   snapshotFile?: string;
+  /**
+   * The directory `/_sandbox/snapshot[/load]` may name files in (created, mode 0700, when
+   * missing). Without it the control API reads and writes `snapshotFile` only.
+   */
+  snapshotDir?: string;
 }
 
 /** A running sandbox: its URL, its state, and helpers for tests and `npm start`. */
@@ -60,9 +66,14 @@ export async function startSandbox(opts: StartSandboxOptions = {}): Promise<Sand
     journalSize: opts.journalSize ?? 5000,
     journalBodies: opts.journalBodies ?? true,
   });
-  setDefaultSnapshotFile(state, opts.snapshotFile);
-  if (opts.snapshotFile && existsSync(opts.snapshotFile))
-    await loadSnapshot(state, opts.snapshotFile);
+  const snapshotFile = opts.snapshotFile === undefined ? undefined : resolve(opts.snapshotFile);
+  const snapshotDir = opts.snapshotDir === undefined ? undefined : resolve(opts.snapshotDir);
+  if (snapshotDir) mkdirSync(snapshotDir, { recursive: true, mode: 0o700 });
+  setSnapshotLocations(state, {
+    ...(snapshotFile ? { file: snapshotFile } : {}),
+    ...(snapshotDir ? { dir: snapshotDir } : {}),
+  });
+  if (snapshotFile && existsSync(snapshotFile)) await loadSnapshot(state, snapshotFile);
   const app = await buildServer(state, config);
   const host = opts.host ?? '127.0.0.1';
   await app.listen({ port: opts.port ?? 4010, host });
@@ -91,7 +102,7 @@ export async function startSandbox(opts: StartSandboxOptions = {}): Promise<Sand
       return Object.assign(record, fields);
     },
     close: async () => {
-      if (opts.snapshotFile) await saveSnapshot(state, opts.snapshotFile);
+      if (snapshotFile) await saveSnapshot(state, snapshotFile);
       state.ext.forEach((v) => (v as { close?: () => void }).close?.());
       await app.close();
     },

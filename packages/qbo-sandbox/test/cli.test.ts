@@ -127,7 +127,15 @@ describe('qbo-sandbox CLI', () => {
   it('--help lists the flags and exits 0', () => {
     const res = spawnSync(process.execPath, [BIN, '--help'], { encoding: 'utf8' });
     expect(res.status).toBe(0);
-    for (const flag of ['--port', '--seed', '--size', '--snapshot', '--client-id', '--no-limits'])
+    for (const flag of [
+      '--port',
+      '--seed',
+      '--size',
+      '--snapshot',
+      '--snapshot-dir',
+      '--client-id',
+      '--no-limits',
+    ])
       expect(res.stdout).toContain(flag);
   });
 });

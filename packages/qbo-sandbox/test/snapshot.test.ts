@@ -1,6 +1,14 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox } from '../src/index.ts';
 import type { Company } from '../src/core/company.ts';
@@ -10,7 +18,7 @@ import { startTestSandbox, type TestSandbox } from './helpers.ts';
 const dir = mkdtempSync(join(tmpdir(), 'qbo-sandbox-snapshot-'));
 let t: TestSandbox;
 beforeAll(async () => {
-  t = await startTestSandbox({ config: { limits: { enabled: false } } });
+  t = await startTestSandbox({ snapshotDir: dir, config: { limits: { enabled: false } } });
 });
 afterAll(() => t.close());
 
@@ -65,7 +73,7 @@ describe('snapshots', () => {
     expect(saved.body).toMatchObject({ file, companies: 1 });
     expect(saved.body.entities).toBeGreaterThan(1900);
 
-    const other = await startSandbox({ port: 0 });
+    const other = await startSandbox({ port: 0, snapshotDir: dir });
     try {
       const loaded = await post(other.url, '/_sandbox/snapshot/load', { file });
       expect(loaded.status).toBe(200);
@@ -141,11 +149,75 @@ describe('snapshots', () => {
     expect(dump(t.sandbox.state)).toEqual(before);
   });
 
-  it('saving without a file when the sandbox has none answers 400', async () => {
+  it('saving without a file when the sandbox has no snapshot file answers 400', async () => {
     const res = await post(t.sandbox.url, '/_sandbox/snapshot', {});
     expect(res.status).toBe(400);
     expect(res.body.error).toBe('invalid_request');
     const typo = await post(t.sandbox.url, '/_sandbox/snapshot', { path: 'x.jsonl' });
     expect(typo.status).toBe(400);
+  });
+});
+
+describe('snapshot files stay where the sandbox was told', () => {
+  it('a file outside the snapshot directory is refused (absolute, "..", a symbolic link) and nothing is written or read there', async () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), 'qbo-sandbox-elsewhere-'));
+    writeFileSync(join(elsewhere, 'planted.jsonl'), readFileSync(join(dir, 'good.jsonl')));
+    symlinkSync(elsewhere, join(dir, 'escape'));
+    symlinkSync(join(elsewhere, 'planted.jsonl'), join(dir, 'planted.jsonl'));
+    try {
+      for (const file of [
+        join(elsewhere, 'absolute.jsonl'),
+        `../${basename(elsewhere)}/dots.jsonl`,
+        join(dir, '..', basename(elsewhere), 'dots.jsonl'),
+        'escape/linked.jsonl',
+        join(dir, 'escape', 'linked.jsonl'),
+      ]) {
+        const saved = await post(t.sandbox.url, '/_sandbox/snapshot', { file });
+        expect(saved.status, file).toBe(400);
+        expect(saved.body.error_description).toMatch(/inside the snapshot directory/);
+      }
+      expect(readdirSync(elsewhere)).toEqual(['planted.jsonl']);
+      for (const file of ['planted.jsonl', 'escape/planted.jsonl', '..']) {
+        const loaded = await post(t.sandbox.url, '/_sandbox/snapshot/load', { file });
+        expect(loaded.status, file).toBe(400);
+      }
+    } finally {
+      rmSync(join(dir, 'escape'));
+      rmSync(join(dir, 'planted.jsonl'));
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
+  it('a relative name is a file inside the snapshot directory', async () => {
+    const saved = await post(t.sandbox.url, '/_sandbox/snapshot', { file: 'sub/relative.jsonl' });
+    expect(saved.status).toBe(200);
+    const file = join(dir, 'sub', 'relative.jsonl');
+    expect(saved.body.file).toBe(file);
+    expect(readdirSync(join(dir, 'sub'))).toEqual(['relative.jsonl']);
+  });
+
+  it('without a snapshot directory only the snapshot file may be used; without either, none', async () => {
+    const own = join(dir, 'own', 'own.jsonl');
+    const other = join(dir, 'own', 'other.jsonl');
+    const sb = await startSandbox({ port: 0, snapshotFile: own });
+    try {
+      const refused = await post(sb.url, '/_sandbox/snapshot', { file: other });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error_description).toMatch(/only be the sandbox's snapshot file/);
+      expect(existsSync(other)).toBe(false);
+      expect((await post(sb.url, '/_sandbox/snapshot', { file: own })).status).toBe(200);
+      const load = await post(sb.url, '/_sandbox/snapshot/load', { file: join(dir, 'good.jsonl') });
+      expect(load.status).toBe(400);
+    } finally {
+      await sb.close();
+    }
+    const bare = await startSandbox({ port: 0 });
+    try {
+      const refused = await post(bare.url, '/_sandbox/snapshot', { file: other });
+      expect(refused.status).toBe(400);
+      expect(existsSync(other)).toBe(false);
+    } finally {
+      await bare.close();
+    }
   });
 });

@@ -292,15 +292,22 @@ function strip<T extends { kind: string }>(line: T): Omit<T, 'kind'> {
   return rest;
 }
 
-const EXT_KEY = 'snapshot';
-
-/** The file `startSandbox({ snapshotFile })` loads and saves, used when a route names none. */
-export function setDefaultSnapshotFile(state: SandboxState, file: string | undefined): void {
-  state.ext.set(EXT_KEY, { file });
+/** Where `/_sandbox/snapshot[/load]` may write and read (see `startSandbox`). */
+export interface SnapshotLocations {
+  /** `startSandbox({ snapshotFile })`: used when a request names no file. */
+  file?: string;
+  /** `startSandbox({ snapshotDir })`: requests may name any file inside it. */
+  dir?: string;
 }
 
-export function defaultSnapshotFile(state: SandboxState): string | undefined {
-  return (state.ext.get(EXT_KEY) as { file?: string } | undefined)?.file;
+const EXT_KEY = 'snapshot';
+
+export function setSnapshotLocations(state: SandboxState, locations: SnapshotLocations): void {
+  state.ext.set(EXT_KEY, locations);
+}
+
+export function snapshotLocations(state: SandboxState): SnapshotLocations {
+  return (state.ext.get(EXT_KEY) as SnapshotLocations | undefined) ?? {};
 }
 
 /**
