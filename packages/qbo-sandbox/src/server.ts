@@ -12,6 +12,7 @@ import { seedModule } from './seed/routes.ts';
 import { controlModule } from './control/routes.ts';
 import { OAuthError } from './oauth/errors.ts';
 import { controlAuthHook } from './control/auth.ts';
+import { controlBrowserGuard } from './control/browser-guard.ts';
 import { injectedFaultsOnSend } from './control/faults.ts';
 
 // Each module registers its own public endpoints and its own `/_sandbox/…` control routes.
@@ -71,6 +72,7 @@ export async function buildServer(
     return payload;
   });
   // Root-level so they cover every module's routes (modules are encapsulated plugins).
+  app.addHook('onRequest', controlBrowserGuard(ctx));
   app.addHook('onRequest', controlAuthHook(ctx));
   app.addHook('onSend', injectedFaultsOnSend(ctx));
   app.addHook('onResponse', async (req, reply) => {
