@@ -39,7 +39,7 @@ async function shutdown(code: number): Promise<never> {
   stopPruning?.();
   await app?.close().catch(() => {});
   await container?.close().catch(() => {});
-  // Closing saves the sandbox snapshot, so its tokens match the ones stored in DATA_DIR.
+  // The sandbox writes its snapshot as its state changes; closing writes the last changes.
   await sandbox?.close().catch(() => {});
   process.exit(code);
 }
@@ -86,7 +86,9 @@ async function startEmbeddedSandbox(cfg: AppConfig): Promise<{
   }
   const { startSandbox, seedCompany } = await import('qbo-sandbox');
   // The snapshot keeps the demo company, the app and the tokens it issued across restarts,
-  // so a company connected yesterday is still connected after `npm start` today.
+  // so a company connected yesterday is still connected after `npm start` today. It is
+  // rewritten as the state changes, and a token is on disk before the sandbox hands it to
+  // us, so a crash (kill -9 mid-refresh) cannot leave us holding a token it forgot.
   const sb = await startSandbox({
     port: cfg.sandboxPort,
     snapshotFile: path.join(cfg.dataDir, 'sandbox-snapshot.jsonl'),
@@ -104,6 +106,8 @@ async function startEmbeddedSandbox(cfg: AppConfig): Promise<{
     company = sb.addCompany({ companyName: 'Demo Company' });
     seedCompany(company, { seed: 1, preset: 'small' });
   }
+  // On disk before the service first uses the app (seeding bypasses change tracking).
+  await sb.save();
   const intuit: IntuitConfig = {
     clientId: registered.clientId,
     clientSecret: registered.clientSecret,

@@ -13,6 +13,7 @@ import { controlModule } from './control/routes.ts';
 import { OAuthError } from './oauth/errors.ts';
 import { controlAuthHook } from './control/auth.ts';
 import { controlBrowserGuard } from './control/browser-guard.ts';
+import { registerAutosave, snapshotWriterOf } from './core/autosave.ts';
 import { injectedFaultsOnSend } from './control/faults.ts';
 
 // Each module registers its own public endpoints and its own `/_sandbox/…` control routes.
@@ -75,6 +76,9 @@ export async function buildServer(
   app.addHook('onRequest', controlBrowserGuard(ctx));
   app.addHook('onRequest', controlAuthHook(ctx));
   app.addHook('onSend', injectedFaultsOnSend(ctx));
+  // Only with a snapshot file to keep up to date: a sandbox without one pays nothing.
+  const writer = snapshotWriterOf(state);
+  if (writer) registerAutosave(app, state, writer);
   app.addHook('onResponse', async (req, reply) => {
     if (req.url.startsWith('/_sandbox')) return;
     state.record({

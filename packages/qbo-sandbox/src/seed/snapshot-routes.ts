@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { SandboxContext } from '../core/context.ts';
+import { snapshotWriterOf } from '../core/autosave.ts';
 import {
   SnapshotError,
   loadSnapshot,
@@ -28,7 +29,9 @@ export function registerSnapshotRoutes(app: FastifyInstance, ctx: SandboxContext
 
   app.post('/_sandbox/snapshot', async (req) => {
     const file = fileOf(jsonBody(req));
-    return saveSnapshot(state, file);
+    // The sandbox's own file goes through its writer, so the two never race.
+    const writer = snapshotWriterOf(state);
+    return writer && writer.file === file ? writer.save() : saveSnapshot(state, file);
   });
 
   app.post('/_sandbox/snapshot/load', async (req) => {
