@@ -89,9 +89,13 @@ async function startEmbeddedSandbox(cfg: AppConfig): Promise<{
   // so a company connected yesterday is still connected after `npm start` today. It is
   // rewritten as the state changes, and a token is on disk before the sandbox hands it to
   // us, so a crash (kill -9 mid-refresh) cannot leave us holding a token it forgot.
+  // The control API needs the token from local-secrets.json: other local processes and web
+  // pages must not read the app secret or mint tokens. No snapshotDir: the control API may
+  // write and read this one file only.
   const sb = await startSandbox({
     port: cfg.sandboxPort,
     snapshotFile: path.join(cfg.dataDir, 'sandbox-snapshot.jsonl'),
+    config: { controlToken: cfg.sandboxControlToken! },
   });
   const base = `http://localhost:${cfg.port}/api/quickbooks`;
   const appName = 'qbo-sync (local)';
@@ -147,8 +151,14 @@ function printBanner(
     `  connect     GET http://localhost:${cfg.port}/api/quickbooks/connect, then open its auth_url`,
   ];
   if (sandboxUrl && demo) {
+    const usesLocalSecrets =
+      cfg.secretsSource.adminApiToken === 'local-secrets' ||
+      cfg.secretsSource.tokenKeyring === 'local-secrets';
     lines.push(
       `  quickbooks  embedded qbo-sandbox at ${sandboxUrl} (company "${demo.companyName}", realm ${demo.realmId})`,
+      usesLocalSecrets
+        ? `              its control API (${sandboxUrl}/_sandbox) needs the bearer token "sandboxControlToken" in ${secrets}`
+        : `              its control API (${sandboxUrl}/_sandbox) is closed (its token is not kept when ADMIN_API_TOKEN and the key are set)`,
     );
   }
   lines.push('Press Ctrl+C to stop.', '');

@@ -1,5 +1,6 @@
-// The embedded default (`npm start`) as a user's machine runs it: its state survives a crash
-// in the middle of a token refresh.
+// The embedded default (`npm start`) as a user's machine runs it: its sandbox's control API
+// is closed to other local processes and to web pages, and its state survives a crash in the
+// middle of a token refresh.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -39,6 +40,43 @@ function tempDataDir(): string {
 }
 
 describe('npm start: the embedded sandbox', () => {
+  it('its control API answers 401 without the token from local-secrets.json, and refuses web pages even with it', async () => {
+    const dataDir = tempDataDir();
+    const p = await start(await embeddedEnv(dataDir));
+    for (const route of ['/_sandbox/apps', '/_sandbox/requests', '/_sandbox/companies']) {
+      const res = await fetch(`${p.sandboxUrl}${route}`);
+      expect(res.status, route).toBe(401);
+      expect(await res.text()).not.toContain('clientSecret');
+    }
+    const { sandboxControlToken } = localSecrets(dataDir);
+    expect(sandboxControlToken).toMatch(/^[0-9a-f]{64}$/);
+    expect(p.output()).toContain('sandboxControlToken');
+    expect(p.output()).not.toContain(sandboxControlToken);
+    const bearer = { authorization: `Bearer ${sandboxControlToken}` };
+    const apps = await fetch(`${p.sandboxUrl}/_sandbox/apps`, { headers: bearer });
+    expect(apps.status).toBe(200);
+
+    // What a page on another site can send: a text/plain POST naming any file.
+    const target = path.join(tempDataDir(), 'written-by-a-web-page.jsonl');
+    for (const headers of [{}, bearer]) {
+      const res = await fetch(`${p.sandboxUrl}/_sandbox/snapshot`, {
+        method: 'POST',
+        headers: { ...headers, origin: 'https://evil.example', 'content-type': 'text/plain' },
+        body: JSON.stringify({ file: target }),
+      });
+      expect(res.status).toBe(403);
+    }
+    // Even a script holding the token may not write outside the sandbox's own snapshot file.
+    const outside = await fetch(`${p.sandboxUrl}/_sandbox/snapshot`, {
+      method: 'POST',
+      headers: { ...bearer, 'content-type': 'application/json' },
+      body: JSON.stringify({ file: target }),
+    });
+    expect(outside.status).toBe(400);
+    expect(fs.existsSync(target)).toBe(false);
+    expect(await stop(p)).toBe(0);
+  }, 120_000);
+
   it('a kill -9 right after a token refresh keeps the demo company connected after a restart', async () => {
     const dataDir = tempDataDir();
     const env = await embeddedEnv(dataDir);
