@@ -1,6 +1,6 @@
 // The embedded default (`npm start`) as a user's machine runs it: its sandbox's control API
-// is closed to other local processes and to web pages, and its state survives a crash in the
-// middle of a token refresh.
+// is closed to other local processes and to web pages, its state survives a crash in the
+// middle of a token refresh, and what it writes under DATA_DIR is readable by its user only.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,8 +22,8 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
 
-async function start(env: Record<string, string>) {
-  const p = await startEmbedded(env);
+async function start(env: Record<string, string>, opts: { umask?: string } = {}) {
+  const p = await startEmbedded(env, opts);
   running.push(p);
   return p;
 }
@@ -99,5 +99,52 @@ describe('npm start: the embedded sandbox', () => {
     const status = await admin(after, adminApiToken, 'GET', '/api/quickbooks/status');
     expect(status.body).toMatchObject({ connected: true });
     expect(await stop(after)).toBe(0);
+  }, 180_000);
+
+  it('files under a DATA_DIR that already existed open to everyone are private (dirs 0700, files 0600)', async () => {
+    const dataDir = tempDataDir();
+    fs.chmodSync(dataDir, 0o777);
+    const env = await embeddedEnv(dataDir);
+    const loose = (): string[] => {
+      const found: string[] = [];
+      const check = (p: string) => {
+        const st = fs.lstatSync(p);
+        if (!st.isSymbolicLink() && (st.mode & 0o077) !== 0)
+          found.push(`${path.relative(dataDir, p) || '.'} ${(st.mode & 0o777).toString(8)}`);
+      };
+      check(dataDir);
+      for (const e of fs.readdirSync(dataDir, { recursive: true, withFileTypes: true }))
+        check(path.join(e.parentPath, e.name));
+      return found;
+    };
+
+    // Started from a shell with umask 000, as careless as it gets.
+    const first = await start(env, { umask: '000' });
+    await connectDemo(first, localSecrets(dataDir).adminApiToken);
+    expect(loose()).toEqual([]);
+    expect(fs.statSync(dataDir).mode & 0o777).toBe(0o700);
+    const snapshot = path.join(dataDir, 'sandbox-snapshot.jsonl');
+    expect(fs.statSync(snapshot).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(path.join(dataDir, 'local-secrets.json')).mode & 0o777).toBe(0o600);
+    expect(await stop(first)).toBe(0);
+    expect(loose()).toEqual([]);
+
+    // What an earlier version left behind: everything open. The next start closes it.
+    fs.chmodSync(dataDir, 0o777);
+    for (const e of fs.readdirSync(dataDir, { recursive: true, withFileTypes: true })) {
+      const p = path.join(e.parentPath, e.name);
+      if (!e.isSymbolicLink()) fs.chmodSync(p, e.isDirectory() ? 0o777 : 0o666);
+    }
+    const second = await start(env, { umask: '000' });
+    expect(loose()).toEqual([]);
+    const probe = await admin(
+      second,
+      localSecrets(dataDir).adminApiToken,
+      'GET',
+      '/api/quickbooks/test-connection',
+    );
+    expect(probe.body).toMatchObject({ ok: true });
+    expect(await stop(second)).toBe(0);
+    expect(loose()).toEqual([]);
   }, 180_000);
 });
