@@ -12,7 +12,7 @@
  *   npm run bench:sandbox
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +32,8 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'packages', 'qbo-sandbox', 'bin', 'qbo-sandbox.js');
 const REALM = '9341000000000000001';
 const CLIENT = 'ABbenchClient';
+/** Where the sandbox may write the snapshot the benchmark saves and loads. */
+const SNAPSHOT_DIR = mkdtempSync(join(tmpdir(), 'qbo-sandbox-bench-'));
 
 interface Started {
   child: ChildProcess;
@@ -47,7 +49,7 @@ function startSandbox(): Promise<Started> {
     [
       BIN,
       ...['--port', '0', '--no-limits', '--seed', values.seed, '--entities', String(ENTITIES)],
-      ...['--realm-id', REALM, '--client-id', CLIENT],
+      ...['--realm-id', REALM, '--client-id', CLIENT, '--snapshot-dir', SNAPSHOT_DIR],
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
@@ -231,10 +233,10 @@ try {
   );
   const rssAfterLoad = rssMb(sandbox.child.pid!);
 
-  const file = join(tmpdir(), `qbo-sandbox-bench-${process.pid}.jsonl`);
+  const file = 'bench.jsonl';
   const saved = await control(sandbox.url, '/_sandbox/snapshot', { file });
   const loaded = await control(sandbox.url, '/_sandbox/snapshot/load', { file });
-  rmSync(file, { force: true });
+  rmSync(SNAPSHOT_DIR, { recursive: true, force: true });
   await pool.close();
 
   const ms = (n: number) => n.toFixed(1);

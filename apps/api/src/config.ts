@@ -48,6 +48,13 @@ export interface AppConfig {
   redisUrl: string | null;
   adminApiToken: string;
   tokenKeyring: TokenKeyring;
+  /**
+   * Embedded default only: the bearer token the in-process qbo-sandbox's control API
+   * (`/_sandbox/*`) requires — `sandboxControlToken` in DATA_DIR/local-secrets.json, or a
+   * fresh one each start when that file is not used (key and admin token both set).
+   * Null with an external QBO.
+   */
+  sandboxControlToken: string | null;
   intuit: IntuitConfig | null;
   qbo: { minorVersion: number; requestLogRetentionDays: number };
   /** Where generated secrets came from, for the start-up log. */
@@ -230,11 +237,17 @@ export function loadConfig(env: Env = process.env): AppConfig {
     tokenKeyring: keyringGiven ? ('env' as const) : ('local-secrets' as const),
     adminApiToken: adminGiven ? ('env' as const) : ('local-secrets' as const),
   };
+  let sandboxControlToken: string | null = null;
   if (mode === 'embedded' && (!keyringGiven || !adminGiven) && p.DATA_DIR !== undefined) {
     const local = loadOrCreateLocalSecrets(dataDir, problems);
     if (local && !keyringGiven) tokenKeyring = keyringOf([{ hex: local.tokenEncryptionKey }]);
     if (local && !adminGiven) adminApiToken = local.adminApiToken;
+    if (local) sandboxControlToken = local.sandboxControlToken;
   }
+  // Nothing is written when key and admin token come from the environment; the control
+  // API then gets a token nobody is told, which only closes it (the service itself talks
+  // to the sandbox in-process, never through /_sandbox).
+  if (mode === 'embedded') sandboxControlToken ??= randomBytes(32).toString('hex');
 
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze({
@@ -247,6 +260,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     redisUrl: p.REDIS_URL ?? null,
     adminApiToken: adminApiToken!,
     tokenKeyring: tokenKeyring!,
+    sandboxControlToken,
     intuit,
     qbo: {
       minorVersion: p.QBO_MINOR_VERSION,
@@ -299,6 +313,7 @@ export function redactedConfig(config: AppConfig): Record<string, unknown> {
     databaseUrl: config.databaseUrl && maskUrlPassword(config.databaseUrl),
     redisUrl: config.redisUrl && maskUrlPassword(config.redisUrl),
     adminApiToken: mask,
+    sandboxControlToken: config.sandboxControlToken && mask,
     tokenKeyring: {
       currentKeyId: config.tokenKeyring.currentKeyId,
       keyIds: Object.keys(config.tokenKeyring.keys),
@@ -401,13 +416,15 @@ const localSecretsSchema = z.object({
   version: z.literal(1),
   tokenEncryptionKey: z.string().regex(/^[0-9a-f]{64}$/),
   adminApiToken: z.string().min(16),
+  // Added later: files written before it get one on their next start.
+  sandboxControlToken: z.string().min(32).optional(),
 });
-type LocalSecrets = z.infer<typeof localSecretsSchema>;
+type LocalSecrets = Required<z.infer<typeof localSecretsSchema>>;
 
 /**
- * The embedded default needs a key and an admin token before anyone has configured
- * anything; generating them on first start and keeping them in DATA_DIR means tokens
- * stored in ./.data stay readable across restarts.
+ * The embedded default needs a key, an admin token and the embedded sandbox's control
+ * token before anyone has configured anything; generating them on first start and keeping
+ * them in DATA_DIR means tokens stored in ./.data stay readable across restarts.
  */
 function loadOrCreateLocalSecrets(dataDir: string, problems: ConfigProblem[]): LocalSecrets | null {
   const file = path.join(dataDir, LOCAL_SECRETS_FILE);
@@ -417,6 +434,7 @@ function loadOrCreateLocalSecrets(dataDir: string, problems: ConfigProblem[]): L
       version: 1,
       tokenEncryptionKey: randomBytes(32).toString('hex'),
       adminApiToken: randomBytes(32).toString('hex'),
+      sandboxControlToken: randomBytes(32).toString('hex'),
     };
     try {
       // 'wx' fails if the file exists, so two starts racing never overwrite each other's key.
@@ -433,8 +451,15 @@ function loadOrCreateLocalSecrets(dataDir: string, problems: ConfigProblem[]): L
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     if ((fs.statSync(file).mode & 0o077) !== 0) fs.chmodSync(file, 0o600);
-    const parsed = localSecretsSchema.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
-    if (parsed.success) return parsed.data;
+    const raw: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const parsed = localSecretsSchema.safeParse(raw);
+    if (parsed.success) {
+      const { sandboxControlToken = fresh.sandboxControlToken, ...rest } = parsed.data;
+      // Written by an earlier version: add the control token, keeping everything else.
+      if (!parsed.data.sandboxControlToken)
+        replacePrivateFile(file, { ...(raw as object), sandboxControlToken });
+      return { ...rest, sandboxControlToken };
+    }
     problems.push({
       variable: 'DATA_DIR',
       message: `${file} is not a valid local secrets file; restore it from a backup (tokens stored under its key are unreadable without it) or delete it to generate new secrets`,
@@ -446,6 +471,19 @@ function loadOrCreateLocalSecrets(dataDir: string, problems: ConfigProblem[]): L
     });
   }
   return null;
+}
+
+/** Writes JSON through a new owner-only temporary file, flushed, then renamed over `file`. */
+function replacePrivateFile(file: string, value: object): void {
+  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  const fd = fs.openSync(tmp, 'wx', 0o600);
+  try {
+    fs.writeFileSync(fd, `${JSON.stringify(value, null, 2)}\n`);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
 }
 
 function maskUrlPassword(raw: string): string {

@@ -6,6 +6,7 @@
 // The admin token is never written to the logs. The start-up banner (plain stdout, once)
 // says where the token is — DATA_DIR/local-secrets.json when it was generated, or the
 // ADMIN_API_TOKEN you set — and not the token itself (docs/api.md#authentication).
+import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Sandbox } from 'qbo-sandbox';
@@ -25,10 +26,21 @@ import {
   type Container,
 } from './infra/container.ts';
 
+// Everything this process creates is readable by its user only: DATA_DIR holds the local
+// secrets, the sandbox snapshot (tokens, app secret) and the PGlite cluster. A umask set
+// before anything is created covers every file whoever creates it (PGlite, the sandbox,
+// lock files), with no window between creating a file and narrowing it, and needs no
+// change in each creator. chmod is still needed for what exists already: DATA_DIR itself
+// when it existed (privateDataDir), files an earlier version left open, and a new PGlite
+// cluster, whose initdb sets explicit modes no umask narrows (infra/db.ts).
+process.umask(0o077);
+
 const config: AppConfig = loadConfigOrExit();
 
 const logger = createLogger(config.logLevel);
 logger.info({ config: redactedConfig(config) }, 'starting qbo-sync');
+
+const SANDBOX_SNAPSHOT_FILE = 'sandbox-snapshot.jsonl';
 
 let sandbox: Sandbox | null = null;
 let container: Container | null = null;
@@ -39,7 +51,7 @@ async function shutdown(code: number): Promise<never> {
   stopPruning?.();
   await app?.close().catch(() => {});
   await container?.close().catch(() => {});
-  // Closing saves the sandbox snapshot, so its tokens match the ones stored in DATA_DIR.
+  // The sandbox writes its snapshot as its state changes; closing writes the last changes.
   await sandbox?.close().catch(() => {});
   process.exit(code);
 }
@@ -47,6 +59,8 @@ process.once('SIGINT', () => void shutdown(0));
 process.once('SIGTERM', () => void shutdown(0));
 
 try {
+  // Used by the embedded sandbox and by PGlite; with an external QBO and Postgres, not at all.
+  if (config.mode === 'embedded' || config.databaseUrl === null) privateDataDir(config.dataDir);
   let intuit: IntuitConfig | null = config.intuit;
   let demo: { realmId: string; companyName: string } | null = null;
   if (config.mode === 'embedded') {
@@ -86,30 +100,32 @@ async function startEmbeddedSandbox(cfg: AppConfig): Promise<{
   }
   const { startSandbox, seedCompany } = await import('qbo-sandbox');
   // The snapshot keeps the demo company, the app and the tokens it issued across restarts,
-  // so a company connected yesterday is still connected after `npm start` today.
+  // so a company connected yesterday is still connected after `npm start` today. It is
+  // rewritten as the state changes, and a token is on disk before the sandbox hands it to
+  // us, so a crash (kill -9 mid-refresh) cannot leave us holding a token it forgot.
+  // The control API needs the token from local-secrets.json: other local processes and web
+  // pages must not read the app secret or mint tokens. No snapshotDir: the control API may
+  // write and read this one file only.
   const sb = await startSandbox({
     port: cfg.sandboxPort,
-    snapshotFile: path.join(cfg.dataDir, 'sandbox-snapshot.jsonl'),
+    snapshotFile: path.join(cfg.dataDir, SANDBOX_SNAPSHOT_FILE),
+    config: { controlToken: cfg.sandboxControlToken! },
   });
   const base = `http://localhost:${cfg.port}/api/quickbooks`;
   const appName = 'qbo-sync (local)';
-  let registered = [...sb.state.apps.values()].find((a) => a.name === appName);
-  if (registered) {
-    // PORT may have changed since the snapshot was saved.
-    registered.redirectUris = [`${base}/callback`];
-    registered.webhookUrl = `${base}/webhook`;
-  } else {
-    registered = sb.registerApp({
-      name: appName,
-      redirectUris: [`${base}/callback`],
-      webhookUrl: `${base}/webhook`,
-    });
-  }
-  let company = [...sb.state.companies.values()][0];
+  const urls = { redirectUris: [`${base}/callback`], webhookUrl: `${base}/webhook` };
+  const known = sb.findApp(appName);
+  // PORT may have changed since the snapshot was saved.
+  const registered = known
+    ? sb.updateApp(known.clientId, urls)
+    : sb.registerApp({ name: appName, ...urls });
+  let company = sb.listCompanies()[0];
   if (!company) {
     company = sb.addCompany({ companyName: 'Demo Company' });
     seedCompany(company, { seed: 1, preset: 'small' });
   }
+  // On disk before the service first uses the app (seeding bypasses change tracking).
+  await sb.save();
   const intuit: IntuitConfig = {
     clientId: registered.clientId,
     clientSecret: registered.clientSecret,
@@ -124,6 +140,34 @@ async function startEmbeddedSandbox(cfg: AppConfig): Promise<{
     intuit,
     company: { realmId: company.realmId, companyName: company.companyName },
   };
+}
+
+/**
+ * DATA_DIR is ours alone even when it existed before (say, created 0777): other users
+ * could otherwise read the secrets, or swap files under us. Our own files in it that an
+ * earlier version left readable to others are tightened too; other entries are left alone.
+ */
+function privateDataDir(dataDir: string): void {
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const mode = fs.statSync(dataDir).mode & 0o777;
+  if (mode & 0o077) {
+    fs.chmodSync(dataDir, 0o700);
+    logger.warn(
+      { dataDir, was: mode.toString(8) },
+      'DATA_DIR was open to other users; made it private (0700)',
+    );
+  }
+  for (const name of fs.readdirSync(dataDir)) {
+    const ours =
+      name === SANDBOX_SNAPSHOT_FILE ||
+      name.startsWith(`${SANDBOX_SNAPSHOT_FILE}.`) ||
+      name === 'pglite.lock';
+    if (!ours) continue;
+    const file = path.join(dataDir, name);
+    const stat = fs.lstatSync(file);
+    // Not through a symbolic link: chmod would change whatever it points at.
+    if (stat.isFile() && (stat.mode & 0o077) !== 0) fs.chmodSync(file, 0o600);
+  }
 }
 
 function printBanner(
@@ -149,8 +193,14 @@ function printBanner(
     `  connect     GET http://localhost:${cfg.port}/api/quickbooks/connect, then open its auth_url`,
   ];
   if (sandboxUrl && demo) {
+    const usesLocalSecrets =
+      cfg.secretsSource.adminApiToken === 'local-secrets' ||
+      cfg.secretsSource.tokenKeyring === 'local-secrets';
     lines.push(
       `  quickbooks  embedded qbo-sandbox at ${sandboxUrl} (company "${demo.companyName}", realm ${demo.realmId})`,
+      usesLocalSecrets
+        ? `              its control API (${sandboxUrl}/_sandbox) needs the bearer token "sandboxControlToken" in ${secrets}`
+        : `              its control API (${sandboxUrl}/_sandbox) is closed (its token is not kept when ADMIN_API_TOKEN and the key are set)`,
     );
   }
   lines.push('Press Ctrl+C to stop.', '');

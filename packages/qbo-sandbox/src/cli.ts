@@ -22,7 +22,11 @@ Server
   --config <file.json>       SandboxConfig overrides (token lifetimes, limits, webhooks…)
   --no-limits                disable QBO's request limits (429 throttling)
   --webhook-retry-scale <x>  multiply Intuit's webhook retry delays (e.g. 0.001 in tests)
-  --snapshot <file>          load this snapshot at start if it exists, save it on exit
+  --snapshot <file>          load this snapshot at start if it exists, keep it up to date
+                             as the state changes, save it on exit
+  --snapshot-dir <dir>       let POST /_sandbox/snapshot[/load] name files in this
+                             directory (without it: only the --snapshot file)
+  --no-autosave              write the --snapshot file on exit only
 
 Company (created at start; without a snapshot or these flags, an empty one)
   --company-name <name>      default "Sandbox Company_US_1"
@@ -62,6 +66,8 @@ function parse() {
       'no-limits': { type: 'boolean', default: false },
       'webhook-retry-scale': { type: 'string' },
       snapshot: { type: 'string' },
+      'snapshot-dir': { type: 'string' },
+      'no-autosave': { type: 'boolean', default: false },
       'company-name': { type: 'string' },
       'realm-id': { type: 'string' },
       seed: { type: 'string' },
@@ -215,6 +221,8 @@ async function main(): Promise<void> {
       'an integer from 0 to 65535',
       (n) => Number.isInteger(n) && n >= 0 && n <= 65535,
     );
+    if (flags['no-autosave'] && !flags.snapshot)
+      throw new UsageError('--no-autosave needs --snapshot <file>');
     config = configFrom(flags);
     seed = seedFrom(flags);
     appSpec = appFrom(flags);
@@ -229,6 +237,8 @@ async function main(): Promise<void> {
     host: flags.host,
     config,
     ...(flags.snapshot ? { snapshotFile: flags.snapshot } : {}),
+    ...(flags['snapshot-dir'] ? { snapshotDir: flags['snapshot-dir'] } : {}),
+    ...(flags['no-autosave'] ? { autosave: false } : {}),
   });
   // Handlers go in before the banner: whoever reads it may stop us right away, and the
   // snapshot is saved on close.
@@ -246,6 +256,8 @@ async function main(): Promise<void> {
 
   const { company, seeded } = setUpCompany(sandbox, flags, seed);
   const app = setUpApp(sandbox, appSpec);
+  // Seeding fills the company directly, past the sandbox's change tracking.
+  if (seeded) await sandbox.save();
   printBanner(sandbox, company, seeded, app);
 }
 

@@ -12,6 +12,8 @@ import { seedModule } from './seed/routes.ts';
 import { controlModule } from './control/routes.ts';
 import { OAuthError } from './oauth/errors.ts';
 import { controlAuthHook } from './control/auth.ts';
+import { controlBrowserGuard } from './control/browser-guard.ts';
+import { registerAutosave, snapshotWriterOf } from './core/autosave.ts';
 import { injectedFaultsOnSend } from './control/faults.ts';
 
 // Each module registers its own public endpoints and its own `/_sandbox/…` control routes.
@@ -71,8 +73,12 @@ export async function buildServer(
     return payload;
   });
   // Root-level so they cover every module's routes (modules are encapsulated plugins).
+  app.addHook('onRequest', controlBrowserGuard(ctx));
   app.addHook('onRequest', controlAuthHook(ctx));
   app.addHook('onSend', injectedFaultsOnSend(ctx));
+  // Only with a snapshot file to keep up to date: a sandbox without one pays nothing.
+  const writer = snapshotWriterOf(state);
+  if (writer) registerAutosave(app, state, writer);
   app.addHook('onResponse', async (req, reply) => {
     if (req.url.startsWith('/_sandbox')) return;
     state.record({

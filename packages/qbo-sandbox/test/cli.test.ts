@@ -99,6 +99,29 @@ describe('qbo-sandbox CLI', () => {
     expect(await exited(again.child)).toBe(0);
   });
 
+  it('with --snapshot, tokens survive kill -9: they are on disk before the answer that hands them out', async () => {
+    const snapshot = join(dir, 'crash.jsonl');
+    const realm = '9341000000000000777';
+    const first = await start(['--port', '0', '--snapshot', snapshot, '--realm-id', realm]);
+    const res = await fetch(`${first.url}/_sandbox/tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ clientId: first.fields['client id'], realmId: realm }),
+    });
+    const minted = (await res.json()) as { access_token: string };
+    first.child.kill('SIGKILL');
+    await exited(first.child);
+
+    const again = await start(['--port', '0', '--snapshot', snapshot]);
+    const query = await fetch(
+      `${again.url}/v3/company/${realm}/query?query=${encodeURIComponent('select * from Customer')}`,
+      { headers: { authorization: `Bearer ${minted.access_token}`, accept: 'application/json' } },
+    );
+    expect(query.status).toBe(200);
+    again.child.kill('SIGTERM');
+    expect(await exited(again.child)).toBe(0);
+  });
+
   it('applies a --config file', async () => {
     const config = join(dir, 'config.json');
     writeFileSync(config, JSON.stringify({ limits: { perMinute: 123 } }));
@@ -117,6 +140,7 @@ describe('qbo-sandbox CLI', () => {
     [['--webhook-format', 'xml'], /--webhook-format must be legacy or cloudevents/],
     [['--redirect-uri', 'not a url'], /--redirect-uri must be an http\(s\) URL/],
     [['--config', '/nonexistent/config.json'], /--config: cannot read/],
+    [['--no-autosave'], /--no-autosave needs --snapshot/],
   ])('rejects %j with a clear message and exit code 2', (args, message) => {
     const res = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
     expect(res.status).toBe(2);
@@ -127,7 +151,16 @@ describe('qbo-sandbox CLI', () => {
   it('--help lists the flags and exits 0', () => {
     const res = spawnSync(process.execPath, [BIN, '--help'], { encoding: 'utf8' });
     expect(res.status).toBe(0);
-    for (const flag of ['--port', '--seed', '--size', '--snapshot', '--client-id', '--no-limits'])
+    for (const flag of [
+      '--port',
+      '--seed',
+      '--size',
+      '--snapshot',
+      '--snapshot-dir',
+      '--no-autosave',
+      '--client-id',
+      '--no-limits',
+    ])
       expect(res.stdout).toContain(flag);
   });
 });

@@ -145,6 +145,36 @@ describe('control API: apps', () => {
   });
 });
 
+describe('the Sandbox object', () => {
+  it('finds, changes and lists apps and companies for code that embeds the sandbox', async () => {
+    const sb = await startSandbox({ port: 0 });
+    try {
+      expect(sb.listCompanies()).toEqual([]);
+      const a = sb.addCompany({ companyName: 'First' });
+      const b = sb.addCompany({ companyName: 'Second' });
+      expect(sb.listCompanies().map((c) => c.realmId)).toEqual([a.realmId, b.realmId]);
+
+      const app = sb.registerApp({ name: 'embedded', redirectUris: ['http://localhost:1/cb'] });
+      expect(sb.findApp('embedded')).toBe(app);
+      expect(sb.findApp('nobody')).toBeUndefined();
+      const changed = sb.updateApp(app.clientId, {
+        redirectUris: ['http://localhost:2/cb'],
+        webhookUrl: 'http://localhost:2/webhook',
+      });
+      expect(changed).toMatchObject({
+        clientId: app.clientId,
+        redirectUris: ['http://localhost:2/cb'],
+        webhookUrl: 'http://localhost:2/webhook',
+      });
+      const shown = await controlClient(sb.url)('GET', `/_sandbox/apps/${app.clientId}`);
+      expect(shown.body.redirectUris).toEqual(['http://localhost:2/cb']);
+      expect(() => sb.updateApp('ABunknown', { name: 'x' })).toThrow(/no app/);
+    } finally {
+      await sb.close();
+    }
+  });
+});
+
 describe('control API: clock, journal, health', () => {
   it('moves the sandbox clock forward, to an instant, and back to real time', async () => {
     const before = (await control('GET', '/_sandbox/clock')).body;

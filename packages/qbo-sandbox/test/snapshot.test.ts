@@ -1,16 +1,28 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox } from '../src/index.ts';
 import type { Company } from '../src/core/company.ts';
-import type { SandboxState } from '../src/core/state.ts';
+import { SandboxState } from '../src/core/state.ts';
+import { SnapshotWriter } from '../src/core/autosave.ts';
+import { loadSnapshot, type SnapshotSummary } from '../src/core/snapshot.ts';
 import { startTestSandbox, type TestSandbox } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'qbo-sandbox-snapshot-'));
 let t: TestSandbox;
 beforeAll(async () => {
-  t = await startTestSandbox({ config: { limits: { enabled: false } } });
+  t = await startTestSandbox({ snapshotDir: dir, config: { limits: { enabled: false } } });
 });
 afterAll(() => t.close());
 
@@ -65,7 +77,7 @@ describe('snapshots', () => {
     expect(saved.body).toMatchObject({ file, companies: 1 });
     expect(saved.body.entities).toBeGreaterThan(1900);
 
-    const other = await startSandbox({ port: 0 });
+    const other = await startSandbox({ port: 0, snapshotDir: dir });
     try {
       const loaded = await post(other.url, '/_sandbox/snapshot/load', { file });
       expect(loaded.status).toBe(200);
@@ -141,11 +153,186 @@ describe('snapshots', () => {
     expect(dump(t.sandbox.state)).toEqual(before);
   });
 
-  it('saving without a file when the sandbox has none answers 400', async () => {
+  it('saving without a file when the sandbox has no snapshot file answers 400', async () => {
     const res = await post(t.sandbox.url, '/_sandbox/snapshot', {});
     expect(res.status).toBe(400);
     expect(res.body.error).toBe('invalid_request');
     const typo = await post(t.sandbox.url, '/_sandbox/snapshot', { path: 'x.jsonl' });
     expect(typo.status).toBe(400);
+  });
+});
+
+describe('snapshot files stay where the sandbox was told', () => {
+  it('a file outside the snapshot directory is refused (absolute, "..", a symbolic link) and nothing is written or read there', async () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), 'qbo-sandbox-elsewhere-'));
+    writeFileSync(join(elsewhere, 'planted.jsonl'), readFileSync(join(dir, 'good.jsonl')));
+    symlinkSync(elsewhere, join(dir, 'escape'));
+    symlinkSync(join(elsewhere, 'planted.jsonl'), join(dir, 'planted.jsonl'));
+    try {
+      for (const file of [
+        join(elsewhere, 'absolute.jsonl'),
+        `../${basename(elsewhere)}/dots.jsonl`,
+        join(dir, '..', basename(elsewhere), 'dots.jsonl'),
+        'escape/linked.jsonl',
+        join(dir, 'escape', 'linked.jsonl'),
+      ]) {
+        const saved = await post(t.sandbox.url, '/_sandbox/snapshot', { file });
+        expect(saved.status, file).toBe(400);
+        expect(saved.body.error_description).toMatch(/inside the snapshot directory/);
+      }
+      expect(readdirSync(elsewhere)).toEqual(['planted.jsonl']);
+      for (const file of ['planted.jsonl', 'escape/planted.jsonl', '..']) {
+        const loaded = await post(t.sandbox.url, '/_sandbox/snapshot/load', { file });
+        expect(loaded.status, file).toBe(400);
+      }
+    } finally {
+      rmSync(join(dir, 'escape'));
+      rmSync(join(dir, 'planted.jsonl'));
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
+  it('a relative name is a file inside the snapshot directory, written readable by its owner only', async () => {
+    const saved = await post(t.sandbox.url, '/_sandbox/snapshot', { file: 'sub/relative.jsonl' });
+    expect(saved.status).toBe(200);
+    const file = join(dir, 'sub', 'relative.jsonl');
+    expect(saved.body.file).toBe(file);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readdirSync(join(dir, 'sub'))).toEqual(['relative.jsonl']); // no temporary file left
+  });
+
+  it('without a snapshot directory only the snapshot file may be used; without either, none', async () => {
+    const own = join(dir, 'own', 'own.jsonl');
+    const other = join(dir, 'own', 'other.jsonl');
+    const sb = await startSandbox({ port: 0, snapshotFile: own });
+    try {
+      const refused = await post(sb.url, '/_sandbox/snapshot', { file: other });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error_description).toMatch(/only be the sandbox's snapshot file/);
+      expect(existsSync(other)).toBe(false);
+      expect((await post(sb.url, '/_sandbox/snapshot', { file: own })).status).toBe(200);
+      const load = await post(sb.url, '/_sandbox/snapshot/load', { file: join(dir, 'good.jsonl') });
+      expect(load.status).toBe(400);
+    } finally {
+      await sb.close();
+    }
+    const bare = await startSandbox({ port: 0 });
+    try {
+      const refused = await post(bare.url, '/_sandbox/snapshot', { file: other });
+      expect(refused.status).toBe(400);
+      expect(existsSync(other)).toBe(false);
+    } finally {
+      await bare.close();
+    }
+  });
+});
+
+describe('autosave', () => {
+  const onDisk = async (file: string): Promise<SandboxState> => {
+    const state = new SandboxState({ baseUrl: '', journalSize: 1, journalBodies: false });
+    await loadSnapshot(state, file);
+    return state;
+  };
+
+  it('tokens are in the snapshot file before the answer that hands them out or revokes them', async () => {
+    const file = join(dir, 'autosave', 'tokens.jsonl');
+    const sb = await startSandbox({ port: 0, snapshotFile: file });
+    try {
+      const company = sb.addCompany({ companyName: 'Autosaved Co' });
+      const app = sb.registerApp({ redirectUris: ['http://localhost/cb'] });
+      const minted = await post(sb.url, '/_sandbox/tokens', {
+        clientId: app.clientId,
+        realmId: company.realmId,
+      });
+      expect(minted.status).toBe(200);
+      let saved = await onDisk(file);
+      expect(saved.apps.get(app.clientId)?.clientSecret).toBe(app.clientSecret);
+      expect(saved.refreshTokens.has(minted.body.refresh_token)).toBe(true);
+
+      const basic = Buffer.from(`${app.clientId}:${app.clientSecret}`).toString('base64');
+      const token = (body: Record<string, string>, path = '/oauth2/v1/tokens/bearer') =>
+        fetch(`${sb.url}${path}`, {
+          method: 'POST',
+          headers: {
+            authorization: `Basic ${basic}`,
+            accept: 'application/json',
+            'content-type': 'application/x-www-form-urlencoded',
+          },
+          body: new URLSearchParams(body),
+        });
+      const refreshed = await token({
+        grant_type: 'refresh_token',
+        refresh_token: minted.body.refresh_token,
+      });
+      expect(refreshed.status).toBe(200);
+      const rotated = (await refreshed.json()) as { access_token: string; refresh_token: string };
+      saved = await onDisk(file);
+      expect(saved.refreshTokens.get(rotated.refresh_token)?.revoked).toBe(false);
+      expect(saved.accessTokens.has(rotated.access_token)).toBe(true);
+      expect(saved.refreshTokens.get(minted.body.refresh_token)?.supersededAt).toBeDefined();
+
+      const revoked = await token({ token: rotated.refresh_token }, '/v2/oauth2/tokens/revoke');
+      expect(revoked.status).toBe(200);
+      saved = await onDisk(file);
+      expect(saved.refreshTokens.get(rotated.refresh_token)?.revoked).toBe(true);
+    } finally {
+      await sb.close();
+    }
+  });
+
+  it('a token change that cannot be written answers 500 instead of handing out the tokens', async () => {
+    const file = join(dir, 'autosave', 'blocked.jsonl');
+    const sb = await startSandbox({ port: 0, snapshotFile: file });
+    const errors: unknown[] = [];
+    const consoleError = console.error;
+    console.error = (...args: unknown[]) => errors.push(args);
+    try {
+      const company = sb.addCompany();
+      const app = sb.registerApp({ redirectUris: ['http://localhost/cb'] });
+      await sb.save();
+      // A directory where the file should be: the rename at the end of every write fails.
+      rmSync(file);
+      mkdirSync(join(file, 'blocker'), { recursive: true });
+      const minted = await post(sb.url, '/_sandbox/tokens', {
+        clientId: app.clientId,
+        realmId: company.realmId,
+      });
+      expect(minted.status).toBe(500);
+      expect(minted.body).toMatchObject({ error: 'server_error' });
+      expect(JSON.stringify(minted.body)).not.toMatch(/RT1-/);
+      expect(errors.length).toBeGreaterThan(0);
+    } finally {
+      console.error = consoleError;
+      rmSync(file, { recursive: true, force: true });
+      await sb.close();
+    }
+  });
+
+  it('a burst of changes is one write, and changes made during a write are one more', async () => {
+    const state = new SandboxState({ baseUrl: '', journalSize: 1, journalBodies: false });
+    const summary: SnapshotSummary = { file: 'f', bytes: 0, companies: 0, entities: 0, ms: 0 };
+    const pending: (() => void)[] = [];
+    const writer = new SnapshotWriter(state, 'f', {
+      delayMs: 10_000,
+      onError: (err) => {
+        throw err;
+      },
+      save: () => new Promise((resolve) => pending.push(() => resolve(summary))),
+    });
+    for (let i = 0; i < 50; i++) writer.changed();
+    expect(pending).toHaveLength(0); // gathered for delayMs, not written one by one
+    const first = writer.flush();
+    expect(pending).toHaveLength(1);
+    for (let i = 0; i < 50; i++) writer.changed();
+    const second = writer.flush();
+    const third = writer.flush();
+    pending.shift()!();
+    await first;
+    await new Promise((r) => setImmediate(r));
+    expect(pending).toHaveLength(1); // one write for everything changed during the first
+    pending.shift()!();
+    await Promise.all([second, third]);
+    await writer.flush(); // nothing changed since: no write
+    expect(pending).toHaveLength(0);
   });
 });

@@ -122,6 +122,9 @@ async function openPglite(
       ...(loadDataDir ? { loadDataDir } : {}),
       parsers: PGLITE_PARSERS,
     });
+    // After create: a new cluster's files are written with explicit modes (0666) that no
+    // umask narrows.
+    if (dir) makePrivate(dir);
     // PGlite is one session, so a session-level search_path holds for every query.
     if (schema)
       await pglite.exec(`create schema if not exists "${schema}"; set search_path to "${schema}"`);
@@ -159,11 +162,11 @@ function lockDataDir(dir: string): () => void {
   if (openDataDirs.has(dir)) {
     throw new Error(`PGlite data directory ${dir} is already open in this process`);
   }
-  fs.mkdirSync(path.dirname(dir), { recursive: true });
+  fs.mkdirSync(path.dirname(dir), { recursive: true, mode: 0o700 });
   const lockFile = `${dir}.lock`;
   for (let attempt = 0; ; attempt++) {
     try {
-      fs.writeFileSync(lockFile, `${process.pid}\n`, { flag: 'wx' });
+      fs.writeFileSync(lockFile, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0)
@@ -182,6 +185,25 @@ function lockDataDir(dir: string): () => void {
     if (!openDataDirs.delete(dir)) return;
     fs.rmSync(lockFile, { force: true });
   };
+}
+
+/**
+ * The cluster holds every stored token (encrypted) and the request log: its files are the
+ * owner's only (no group or other permission bits), including those an earlier version
+ * left open and those PGlite's initdb writes 0666 whatever the umask. Files PGlite creates
+ * later follow the process umask, which `npm start` sets to 077. Symbolic links are left
+ * alone (chmod would follow them out of the directory).
+ */
+function makePrivate(dir: string): void {
+  const tighten = (p: string, stat: fs.Stats): void => {
+    if ((stat.mode & 0o077) !== 0) fs.chmodSync(p, stat.mode & 0o700);
+  };
+  tighten(dir, fs.statSync(dir));
+  for (const entry of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (entry.isSymbolicLink()) continue;
+    const p = path.join(entry.parentPath, entry.name);
+    tighten(p, fs.lstatSync(p));
+  }
 }
 
 function lockError(dir: string, err: unknown): Error {

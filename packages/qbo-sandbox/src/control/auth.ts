@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { onRequestAsyncHookHandler } from 'fastify';
 import type { SandboxContext } from '../core/context.ts';
+import { isControlPath } from './browser-guard.ts';
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
@@ -14,8 +15,7 @@ export function controlAuthHook(ctx: SandboxContext): onRequestAsyncHookHandler 
   return async (req, reply) => {
     const token = ctx.config.controlToken;
     if (!token) return;
-    const path = (req.url.split('?')[0] ?? '').toLowerCase();
-    if (path !== '/_sandbox' && !path.startsWith('/_sandbox/')) return;
+    if (!isControlPath(req.url)) return;
     const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
     // Compare digests so the check takes the same time whatever the sent token's length.
     if (m && timingSafeEqual(digest(m[1]!), digest(token))) return;

@@ -71,17 +71,26 @@ type SnapshotLine =
 
 const CHUNK = 1 << 20;
 
+let tmpSeq = 0;
+
 /**
  * Writes all state except the journal and per-module runtime state (webhook queues,
  * limiter windows, injected faults): companies with tables, tombstones and counters,
- * apps, tokens, authorization codes and the clock offset. Written to a temporary file
- * and renamed, so a crash never leaves half a snapshot under the real name.
+ * apps, tokens, authorization codes and the clock offset.
+ *
+ * Atomic and private: written to a new temporary file beside it (mode 0600: a snapshot
+ * holds tokens and app secrets), flushed to disk, then renamed over the real name and the
+ * directory flushed, so a crash or power cut leaves either the old snapshot or the new
+ * one, never half of one. Each save has its own temporary name, so two saves of one file
+ * never write into each other.
  */
 export async function saveSnapshot(state: SandboxState, file: string): Promise<SnapshotSummary> {
   const started = performance.now();
-  await mkdir(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  const handle = await open(tmp, 'w');
+  const dir = dirname(file);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${process.pid}.${++tmpSeq}.tmp`;
+  // 'wx': never follows or reuses something already at the temporary name.
+  const handle = await open(tmp, 'wx', 0o600);
   let buffer = '';
   let bytes = 0;
   let lines = 0;
@@ -140,8 +149,10 @@ export async function saveSnapshot(state: SandboxState, file: string): Promise<S
     for (const t of state.authCodes.values()) await write({ kind: 'authCode', ...t });
     await write({ kind: 'end', lines: lines + 1 });
     await flush();
+    await handle.sync();
     await handle.close();
     await rename(tmp, file);
+    await syncDir(dir);
   } catch (err) {
     await handle.close().catch(() => {});
     await rm(tmp, { force: true });
@@ -292,15 +303,35 @@ function strip<T extends { kind: string }>(line: T): Omit<T, 'kind'> {
   return rest;
 }
 
-const EXT_KEY = 'snapshot';
-
-/** The file `startSandbox({ snapshotFile })` loads and saves, used when a route names none. */
-export function setDefaultSnapshotFile(state: SandboxState, file: string | undefined): void {
-  state.ext.set(EXT_KEY, { file });
+/** The rename is durable only once the directory entry is on disk too. */
+async function syncDir(dir: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch {
+    // Some platforms (Windows) cannot open or flush a directory; the rename still happened.
+  } finally {
+    await handle?.close().catch(() => {});
+  }
 }
 
-export function defaultSnapshotFile(state: SandboxState): string | undefined {
-  return (state.ext.get(EXT_KEY) as { file?: string } | undefined)?.file;
+/** Where `/_sandbox/snapshot[/load]` may write and read (see `startSandbox`). */
+export interface SnapshotLocations {
+  /** `startSandbox({ snapshotFile })`: used when a request names no file. */
+  file?: string;
+  /** `startSandbox({ snapshotDir })`: requests may name any file inside it. */
+  dir?: string;
+}
+
+const EXT_KEY = 'snapshot';
+
+export function setSnapshotLocations(state: SandboxState, locations: SnapshotLocations): void {
+  state.ext.set(EXT_KEY, locations);
+}
+
+export function snapshotLocations(state: SandboxState): SnapshotLocations {
+  return (state.ext.get(EXT_KEY) as SnapshotLocations | undefined) ?? {};
 }
 
 /**
