@@ -3,7 +3,7 @@
  * its own so that its peak RSS is its own: it syncs the six mirrored entities of one
  * sandbox company into a fresh, migrated database and prints one `RESULT {json}` line.
  *
- *   node --import tsx bench/sync-contenders.ts '<job json>'   (the harness does this)
+ *   node --import tsx bench/sync-contenders.ts < job.json   (the harness does this)
  *
  * Contenders:
  *  - `node-quickbooks`: the way most Node integrations do it today. node-quickbooks 2.0.50
@@ -271,6 +271,10 @@ async function runNodeQuickbooks(job: ContenderJob): Promise<ContenderResult> {
       for (const row of rows)
         await database.handle.db.executeQuery(CompiledQuery.raw(sql, params(job.realmId, row)));
       progress.writeMs += performance.now() - w0;
+      // PGlite answers in-process without the event loop ever reaching I/O: after minutes of
+      // upserts the HTTP agent has not yet seen the server close the idle keep-alive socket,
+      // and node-quickbooks' next call would fail with EPIPE on it. One turn lets it see.
+      await new Promise((resolve) => setImmediate(resolve));
     }
   });
 }
@@ -392,7 +396,10 @@ interface SyncService {
 // ---------------------------------------------------------------------------------------
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const job = JSON.parse(process.argv[2] ?? '{}') as ContenderJob;
+  // The job (tokens included) comes on stdin rather than in the visible command line.
+  let input = '';
+  for await (const chunk of process.stdin) input += String(chunk);
+  const job = JSON.parse(input) as ContenderJob;
   const result = job.contender === 'engine' ? await runEngine(job) : await runNodeQuickbooks(job);
   console.log(`RESULT ${JSON.stringify(result)}`);
   // PGlite's worker and keep-alive sockets must not hold the process open.

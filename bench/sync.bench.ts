@@ -157,10 +157,11 @@ interface Run {
 }
 
 function runContender(job: ContenderJob): Promise<ContenderResult> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CONTENDER_FILE, JSON.stringify(job)], {
+  const child = spawn(process.execPath, ['--import', 'tsx', CONTENDER_FILE], {
     cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
+  child.stdin.end(JSON.stringify(job));
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
