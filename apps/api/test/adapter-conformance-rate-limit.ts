@@ -74,6 +74,24 @@ export function rateLimiterConformance(name: string, make: MakeRateLimiters): vo
       expect(maxRunning).toBe(3);
     });
 
+    test('a call still in flight after its window has passed keeps its place until it ends', async () => {
+      // QBO counts a request when it arrives; one granted long ago may arrive only now (a
+      // loaded machine, a slow network), so it must not make room while it is in flight.
+      const { a, b } = fresh({ windows: [{ limit: 2, windowMs: 100 }] });
+      const first = await a.acquire('realm-1');
+      const second = await b.acquire('realm-1');
+      await sleep(150);
+      let third: (() => Promise<void>) | null = null;
+      const waiting = a.acquire('realm-1').then((r) => (third = r));
+      await sleep(150);
+      expect(third).toBeNull();
+      await first();
+      await waiting;
+      expect(third).not.toBeNull();
+      await second();
+      await third!();
+    });
+
     test('a realm that used up its budget does not slow down another realm', async () => {
       const { a, b } = fresh({ windows: [{ limit: 2, windowMs: 1_000 }] });
       const busy = Array.from({ length: 4 }, () => a.acquire('busy-realm').then((r) => r()));

@@ -37,6 +37,8 @@ interface Waiter {
 interface RealmState {
   /** Start times (monotonic ms), ascending, trimmed to the longest window. */
   starts: number[];
+  /** Start times of the calls in flight (they may be older than the longest window). */
+  inFlightStarts: number[];
   inFlight: number;
   queue: Waiter[];
   timer: NodeJS.Timeout | undefined;
@@ -94,7 +96,7 @@ export class MemoryRateLimiter implements RateLimiter {
   #state(realmId: string): RealmState {
     let s = this.#realms.get(realmId);
     if (!s) {
-      s = { starts: [], inFlight: 0, queue: [], timer: undefined };
+      s = { starts: [], inFlightStarts: [], inFlight: 0, queue: [], timer: undefined };
       this.#realms.set(realmId, s);
     }
     return s;
@@ -107,11 +109,16 @@ export class MemoryRateLimiter implements RateLimiter {
     if (state.inFlight >= this.policy.maxInFlight) return Infinity;
     let wait = 0;
     for (const w of this.policy.windows) {
-      const first = state.starts.findIndex((s) => s > now - w.windowMs);
+      const cutoff = now - w.windowMs;
+      // A call still in flight may not have reached QBO yet: it stays in every window until
+      // it ends (see #restamp), however long ago it was granted.
+      const limit = w.limit - state.inFlightStarts.filter((s) => s <= cutoff).length;
+      if (limit <= 0) return Infinity; // a release pumps again
+      const first = state.starts.findIndex((s) => s > cutoff);
       const inWindow = first === -1 ? 0 : state.starts.length - first;
       // The call that must leave the window before one more may start.
-      if (inWindow >= w.limit)
-        wait = Math.max(wait, state.starts[first + inWindow - w.limit]! + w.windowMs - now);
+      if (inWindow >= limit)
+        wait = Math.max(wait, state.starts[first + inWindow - limit]! + w.windowMs - now);
     }
     return wait;
   }
@@ -121,11 +128,14 @@ export class MemoryRateLimiter implements RateLimiter {
    * arrives, somewhere between our send and the response; anchoring the windows at the end
    * makes "10 in any second" hold on QBO's side whatever the transit and scheduling jitter
    * (measured: anchored at the start, 254 of 1,000 burst calls got 429 from qbo-sandbox).
+   * Until it ends, a call counts in every window, even one that began after its grant: on a
+   * loaded machine (or a slow network) a request granted long ago can still arrive now.
    */
   #restamp(state: RealmState, startedAt: number): void {
+    const k = state.inFlightStarts.indexOf(startedAt);
+    if (k !== -1) state.inFlightStarts.splice(k, 1);
     const i = state.starts.indexOf(startedAt);
-    if (i === -1) return; // already left every window
-    state.starts.splice(i, 1);
+    if (i !== -1) state.starts.splice(i, 1);
     const end = this.now();
     let j = state.starts.length;
     while (j > 0 && state.starts[j - 1]! > end) j--;
@@ -144,6 +154,7 @@ export class MemoryRateLimiter implements RateLimiter {
         return;
       }
       state.starts.push(now);
+      state.inFlightStarts.push(now);
       const startedAt = now;
       state.inFlight += 1;
       let released = false;
@@ -178,10 +189,17 @@ local longest = tonumber(ARGV[4]) * 1000
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[2]) then return -1 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - longest)
+local flying = redis.call('ZRANGE', KEYS[2], 0, -1)
 local wait = 0
 for i = 5, #ARGV, 2 do
   local limit = tonumber(ARGV[i])
   local win = tonumber(ARGV[i + 1]) * 1000
+  -- a call in flight stays in every window until it ends, however old its start
+  for _, m in ipairs(flying) do
+    local started = redis.call('ZSCORE', KEYS[1], m)
+    if not started or tonumber(started) <= now - win then limit = limit - 1 end
+  end
+  if limit <= 0 then return -1 end
   local from = '(' .. (now - win)
   local count = redis.call('ZCOUNT', KEYS[1], from, '+inf')
   if count >= limit then
@@ -198,14 +216,15 @@ return 0
 `);
 
 // Same keys; ARGV: member, longestWindowMs. Frees the in-flight slot and moves the call's
-// window entry to now (see MemoryRateLimiter#restamp: windows are anchored at the call's end).
+// window entry to now (see MemoryRateLimiter#restamp: windows are anchored at the call's end;
+// until then an in-flight call counts in every window).
 const RELEASE = new RedisScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 redis.call('ZREM', KEYS[2], ARGV[1])
-if redis.call('ZADD', KEYS[1], 'XX', 'GT', 'CH', now, ARGV[1]) == 1 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
+-- re-added when trimmed while in flight: the call may have reached QBO just now
+redis.call('ZADD', KEYS[1], 'GT', now, ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 `);
 
