@@ -172,7 +172,11 @@ export class Company {
     return formatQboTime(ms, this.offsetMinutes, withMillis);
   }
 
-  /** Stores an object as-is (the caller has already filled Id, SyncToken and MetaData). */
+  /**
+   * Stores an object as-is (the caller has already filled Id, SyncToken and MetaData).
+   * The object must not be changed afterwards: a change is a new object put in its place,
+   * since query pages serve each stored object's cached JSON text (`storedJson`).
+   */
   put(
     entity: EntityName,
     data: QboObject,

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { SandboxModule } from '../core/context.ts';
 import { guardAccounting, sendQbo } from '../accounting/guard.ts';
-import { runQuery } from './run.ts';
+import { runQueryJson } from './run.ts';
 import { runCdc } from './cdc.ts';
 
 type RealmParams = { realmId: string };
@@ -33,7 +33,7 @@ export const queryModule: SandboxModule = (app, ctx) => {
     async (req, reply) => {
       const { company } = await guardAccounting(ctx, req, reply, req.params.realmId);
       // A missing statement parses as an empty one: QBO's 4000 "Encountered <EOF>".
-      const body = runQuery(ctx, company, first(req.query.query) ?? '');
+      const body = runQueryJson(ctx, company, first(req.query.query) ?? '');
       return sendQbo(ctx, reply, company, body);
     },
   );
@@ -42,7 +42,7 @@ export const queryModule: SandboxModule = (app, ctx) => {
     '/v3/company/:realmId/query',
     async (req, reply) => {
       const { company } = await guardAccounting(ctx, req, reply, req.params.realmId);
-      const body = runQuery(ctx, company, postedQuery(req));
+      const body = runQueryJson(ctx, company, postedQuery(req));
       return sendQbo(ctx, reply, company, body);
     },
   );

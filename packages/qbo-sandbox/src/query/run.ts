@@ -1,6 +1,13 @@
 import type { SandboxContext } from '../core/context.ts';
-import { entityFromName, isNameList, type Company, type QboObject } from '../core/company.ts';
+import {
+  entityFromName,
+  isNameList,
+  type Company,
+  type EntityName,
+  type QboObject,
+} from '../core/company.ts';
 import { Faults } from '../core/faults.ts';
+import { JsonObjectText, storedJson } from '../core/json-text.ts';
 import { compileCondition, orderedRows, resolvePath, type Predicate } from './evaluator.ts';
 import { parseQuery } from './parser.ts';
 
@@ -15,6 +22,11 @@ function checkPaging(clause: { value: number } | undefined): void {
     throw Faults.invalidQuery(`value ${clause.value} is too small. Min allowed value is 1`);
 }
 
+/** What a query selected: a count, or one page of stored objects (possibly empty). */
+export type QuerySelection =
+  | { kind: 'count'; total: number }
+  | { kind: 'page'; entity: EntityName; rows: QboObject[]; start: number };
+
 /**
  * Runs a QBO query and returns the body `{ QueryResponse: {…} }` (without `time`).
  * Throws a QboFault (4000 parse error, 4001 validation error) for a bad query.
@@ -25,6 +37,47 @@ export function runQuery(
   company: Company,
   text: string,
 ): Record<string, unknown> {
+  return queryBody(selectRows(company, text));
+}
+
+function queryBody(selection: QuerySelection): Record<string, unknown> {
+  if (selection.kind === 'count') {
+    // rec all/customers-1: `{"QueryResponse":{"totalCount":41}}`; paging does not apply.
+    return { QueryResponse: { totalCount: selection.total } };
+  }
+  const { entity, rows, start } = selection;
+  // rec all/alt_select-5: a page past the end is an empty QueryResponse.
+  if (rows.length === 0) return { QueryResponse: {} };
+  // `maxResults` is the number of rows returned (rec all/vendors_by_5-7), which
+  // node-quickbooks' fetchAll compares with the page size to decide whether to go on.
+  return { QueryResponse: { [entity]: rows, startPosition: start, maxResults: rows.length } };
+}
+
+/**
+ * The body of `runQuery` as JSON text, byte for byte what `JSON.stringify` of it gives,
+ * with each row taken from its cached text (`storedJson`) rather than serialised again.
+ */
+export function runQueryJson(_ctx: SandboxContext, company: Company, text: string): JsonObjectText {
+  const selection = selectRows(company, text);
+  if (selection.kind === 'count' || selection.rows.length === 0)
+    return JsonObjectText.of(JSON.stringify(queryBody(selection)));
+  const { entity, rows, start } = selection;
+  const chunks = new Array<Buffer>(rows.length * 2 + 1);
+  chunks[0] = Buffer.from(`{"QueryResponse":{${JSON.stringify(entity)}:[`);
+  for (let i = 0; i < rows.length; i += 1) {
+    if (i > 0) chunks[i * 2] = COMMA;
+    chunks[i * 2 + 1] = storedJson(rows[i]!);
+  }
+  chunks[rows.length * 2] = Buffer.from(
+    `],"startPosition":${JSON.stringify(start)},"maxResults":${rows.length}}}`,
+  );
+  return new JsonObjectText(chunks);
+}
+
+const COMMA = Buffer.from(',');
+
+/** Parses, validates and evaluates a query: the rows of the requested page, or a count. */
+export function selectRows(company: Company, text: string): QuerySelection {
   const query = parseQuery(text);
   const entity = entityFromName(query.entity);
   // rec error/400-2: an unknown entity is a 4001 "invalid context declaration".
@@ -49,11 +102,10 @@ export function runQuery(
   };
 
   if (query.count) {
-    // rec all/customers-1: `{"QueryResponse":{"totalCount":41}}`; paging does not apply.
     let total = 0;
     if (predicates.length === 0) total = rows.length;
     else for (const row of rows) if (matches(row)) total += 1;
-    return { QueryResponse: { totalCount: total } };
+    return { kind: 'count', total };
   }
 
   const start = query.startPosition?.value ?? 1;
@@ -71,9 +123,5 @@ export function runQuery(
       if (page.length >= max) break;
     }
   }
-  // rec all/alt_select-5: a page past the end is an empty QueryResponse.
-  if (page.length === 0) return { QueryResponse: {} };
-  // `maxResults` is the number of rows returned (rec all/vendors_by_5-7), which
-  // node-quickbooks' fetchAll compares with the page size to decide whether to go on.
-  return { QueryResponse: { [entity]: page, startPosition: start, maxResults: page.length } };
+  return { kind: 'page', entity, rows: page, start };
 }
