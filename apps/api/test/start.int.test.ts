@@ -36,7 +36,10 @@ async function start(env: Record<string, string>): Promise<Started> {
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const adminUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no admin URL within 60 s:\n${out}`)), 60_000);
+    const timer = setTimeout(
+      () => reject(new Error(`no admin URL within 150 s:\n${out}`)),
+      150_000,
+    );
     const check = () => {
       const m = /qbo-sync admin: (http:\/\/localhost:\d+\/admin)/.exec(out);
       if (m) {
@@ -142,7 +145,7 @@ describe('npm start (embedded default)', () => {
     expect(await stop(running)).toBe(0);
     expect(linesWith(running.output(), token)).toHaveLength(1);
     running = null;
-  }, 120_000);
+  }, 300_000);
 
   it('a bad variable stops the start with a message naming it and exit code 1', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'apps/api/src/main.ts'], {
