@@ -98,7 +98,7 @@ describe('npm start (embedded default)', () => {
     // The one-click sign-in link is the only place the token appears: in the banner's
     // fragment, which browsers never send; no log line carries it.
     expect(running.output()).toContain(`/admin/login#token=${token}`);
-    expect(linesWith(running.output(), token)).toEqual([expect.stringMatching(/^  sign in /)]);
+    expect(linesWith(running.output(), token)).toEqual([expect.stringMatching(/^ {2}sign in /)]);
 
     // A browser logs in and connects the seeded demo company.
     const browser = new Browser();
