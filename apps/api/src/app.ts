@@ -5,6 +5,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type pino from 'pino';
 import { installErrorHandling } from './http/errors.ts';
+import { registerOpenApi } from './http/openapi.ts';
 import { sanitizeLogPath } from './lib/quickbooks/client/request-log.ts';
 import { registerRoutes, type RouteDeps } from './routes/index.ts';
 
@@ -44,6 +45,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     );
   });
   installErrorHandling(app);
+  // Before the routes: the OpenAPI document is collected from them as they are added.
+  await registerOpenApi(app);
   registerRoutes(app, deps);
   await app.ready();
   return app;

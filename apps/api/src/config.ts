@@ -4,6 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { KEY_ID_PATTERN, type TokenKeyring } from './lib/quickbooks/connection/token-cipher.ts';
 
@@ -44,6 +45,8 @@ export interface AppConfig {
   logLevel: LogLevel;
   /** Absolute path. */
   dataDir: string;
+  /** Absolute path of the built admin page (index.html + assets/), served at /admin. */
+  adminUiDir: string;
   databaseUrl: string | null;
   redisUrl: string | null;
   adminApiToken: string;
@@ -113,6 +116,9 @@ const url = (protocols: string[], example: string) =>
       `must be a ${protocols.join(' or ')} URL, e.g. ${example}`,
     );
 
+/** Where `npm run build -w apps/frontend` (run by `npm install`) writes the admin page. */
+export const DEFAULT_ADMIN_UI_DIR = fileURLToPath(new URL('../../frontend/dist/', import.meta.url));
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const plain = {
@@ -120,6 +126,7 @@ const plain = {
   SANDBOX_PORT: port(4010),
   LOG_LEVEL: z.enum(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`).default('info'),
   DATA_DIR: z.string().default('./.data'),
+  ADMIN_UI_DIR: z.string().default(DEFAULT_ADMIN_UI_DIR),
   DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgres://user:pass@host:5432/db').optional(),
   REDIS_URL: url(['redis:', 'rediss:'], 'redis://127.0.0.1:6379').optional(),
   QBO_MINOR_VERSION: int(
@@ -256,6 +263,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     sandboxPort: p.SANDBOX_PORT,
     logLevel: p.LOG_LEVEL,
     dataDir,
+    adminUiDir: path.resolve(p.ADMIN_UI_DIR ?? DEFAULT_ADMIN_UI_DIR),
     databaseUrl: p.DATABASE_URL ?? null,
     redisUrl: p.REDIS_URL ?? null,
     adminApiToken: adminApiToken!,

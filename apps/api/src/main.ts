@@ -3,9 +3,11 @@
 // company, registers this service there as an app, and uses that registration as its Intuit
 // configuration — so a fresh clone runs end to end offline. Configuration: docs/configuration.md.
 //
-// The admin token is never written to the logs. The start-up banner (plain stdout, once)
-// says where the token is — DATA_DIR/local-secrets.json when it was generated, or the
-// ADMIN_API_TOKEN you set — and not the token itself (docs/api.md#authentication).
+// The admin token is never written to the logs. In the local default (token generated into
+// DATA_DIR/local-secrets.json, localhost only) the start-up banner, printed once on plain
+// stdout, carries a one-click sign-in link with the token in its URL fragment, which no
+// server or proxy log receives; with an ADMIN_API_TOKEN you set, it links to the sign-in
+// form instead (decision 0004).
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -18,6 +20,7 @@ import {
   type IntuitConfig,
 } from './config.ts';
 import { buildApp } from './app.ts';
+import { adminUiBuilt } from './http/admin-ui.ts';
 import {
   appDepsOf,
   createContainer,
@@ -48,11 +51,16 @@ let app: FastifyInstance | null = null;
 let stopPruning: (() => void) | null = null;
 
 async function shutdown(code: number): Promise<never> {
+  if (app) logger.info('stopping…');
   stopPruning?.();
   await app?.close().catch(() => {});
   await container?.close().catch(() => {});
   // The sandbox writes its snapshot as its state changes; closing writes the last changes.
   await sandbox?.close().catch(() => {});
+  if (code === 0) {
+    logger.info('qbo-sync stopped');
+    console.log('qbo-sync stopped.');
+  }
   process.exit(code);
 }
 process.once('SIGINT', () => void shutdown(0));
@@ -64,13 +72,20 @@ try {
   let intuit: IntuitConfig | null = config.intuit;
   let demo: { realmId: string; companyName: string } | null = null;
   if (config.mode === 'embedded') {
+    logger.info({ port: config.sandboxPort }, 'starting the embedded qbo-sandbox…');
     const started = await startEmbeddedSandbox(config);
     sandbox = started.sandbox;
     intuit = started.intuit;
     demo = started.company;
   }
   container = await createContainer(config, { intuit: intuit!, logger });
-  app = await buildApp(appDepsOf(container));
+  if (!adminUiBuilt(config.adminUiDir)) {
+    logger.warn(
+      { adminUiDir: config.adminUiDir },
+      'the admin page is not built: run `npm run build -w apps/frontend` (npm install does it)',
+    );
+  }
+  app = await buildApp({ ...appDepsOf(container), adminUiDir: config.adminUiDir });
   // Embedded: localhost only (Fastify binds both 127.0.0.1 and ::1, matching the
   // registered http://localhost redirect URI). External: every interface, for containers.
   await app.listen({
@@ -175,22 +190,25 @@ function printBanner(
   demo: { realmId: string; companyName: string } | null,
   sandboxUrl: string | null,
 ): void {
-  const adminUrl = `http://localhost:${cfg.port}/admin`;
+  const base = `http://localhost:${cfg.port}`;
   const secrets = path.join(cfg.dataDir, 'local-secrets.json');
-  const tokenHint =
-    cfg.secretsSource.adminApiToken === 'env'
-      ? 'the admin token is the ADMIN_API_TOKEN you set'
-      : `the admin token is "adminApiToken" in ${secrets}`;
-  const tokenExpr =
-    cfg.secretsSource.adminApiToken === 'env'
-      ? '$ADMIN_API_TOKEN'
-      : `$(node -p "require('${secrets}').adminApiToken")`;
+  const fromEnv = cfg.secretsSource.adminApiToken === 'env';
+  // The fragment (#token=…) stays in the browser: the page posts it to /api/admin/session
+  // and removes it from the address bar. Only for the local default: a token you set
+  // yourself is yours to paste, and is never printed.
+  const signIn = fromEnv
+    ? `${base}/admin/login   (paste the ADMIN_API_TOKEN you set)`
+    : `${base}/admin/login#token=${cfg.adminApiToken}`;
+  const tokenExpr = fromEnv
+    ? '$ADMIN_API_TOKEN'
+    : `$(node -p "require('${secrets}').adminApiToken")`;
   const lines = [
     '',
-    `qbo-sync admin: ${adminUrl}`,
-    `  log in      ${tokenHint}`,
-    `  try         curl -H "Authorization: Bearer ${tokenExpr}" http://localhost:${cfg.port}/api/quickbooks/status`,
-    `  connect     GET http://localhost:${cfg.port}/api/quickbooks/connect, then open its auth_url`,
+    `qbo-sync admin: ${base}/admin`,
+    `  sign in     ${signIn}`,
+    `  connect     click "Connect QuickBooks" on the admin page${demo ? `, then "Connect" on the consent page (company "${demo.companyName}")` : ''}`,
+    `  api         ${base}/api/docs (reference), ${base}/api/openapi.json`,
+    `  scripts     curl -H "Authorization: Bearer ${tokenExpr}" ${base}/api/quickbooks/status`,
   ];
   if (sandboxUrl && demo) {
     const usesLocalSecrets =
@@ -202,6 +220,9 @@ function printBanner(
         ? `              its control API (${sandboxUrl}/_sandbox) needs the bearer token "sandboxControlToken" in ${secrets}`
         : `              its control API (${sandboxUrl}/_sandbox) is closed (its token is not kept when ADMIN_API_TOKEN and the key are set)`,
     );
+  }
+  if (!adminUiBuilt(cfg.adminUiDir)) {
+    lines.push(`  note        the admin page is not built: npm run build -w apps/frontend`);
   }
   lines.push('Press Ctrl+C to stop.', '');
   console.log(lines.join('\n'));

@@ -4,6 +4,7 @@ import { expect, it } from 'vitest';
 import { toJson } from '../src/db/schema.ts';
 import {
   DisconnectResponse,
+  MetricsResponse,
   RefreshResponse,
   StatusResponse,
   TestConnectionResponse,
@@ -157,6 +158,12 @@ forEachService((env) => {
       `/api/quickbooks/request-log?realmId=${company.realmId}`,
     );
     expect(logs.body.logs.length).toBeGreaterThan(0);
+    // /metrics no longer claims QuickBooks accepts tokens that were revoked and wiped.
+    const m = MetricsResponse.parse(
+      (await env.svc.admin('GET', `/api/quickbooks/metrics?realmId=${company.realmId}`)).body,
+    );
+    expect(m.alerts.needs_reauth.message).toBe('the company is disconnected: no tokens are held');
+    expect(m.alerts.refresh_token_expiring).toMatchObject({ active: false, value: null });
   });
 
   it('POST /refresh rotates the tokens and reports the new expiries', async () => {

@@ -56,7 +56,7 @@ export async function startEmbedded(
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   return new Promise<EmbeddedProcess>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no banner within 60 s:\n${out}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`no banner within 150 s:\n${out}`)), 150_000);
     const check = () => {
       const admin = /qbo-sync admin: (http:\/\/localhost:\d+)\/admin/.exec(out);
       const sandbox = /embedded qbo-sandbox at (http:\/\/\S+)/.exec(out);

@@ -59,6 +59,18 @@ forEachService((env) => {
     expect(m.alerts.webhook_lag_high.active).toBe(false);
   });
 
+  it('/metrics splits the window into hours for the charts: every hour present, the calls in the last', async () => {
+    const m = await metrics();
+    const hours = m.api.hourly;
+    expect(hours.length).toBeGreaterThanOrEqual(24);
+    expect(hours.length).toBeLessThanOrEqual(25);
+    for (const h of hours) expect(new Date(h.hour).getUTCMinutes()).toBe(0);
+    const total = hours.reduce((n: number, h: any) => n + h.calls, 0);
+    expect(total).toBe(m.api.calls);
+    expect(hours.reduce((n: number, h: any) => n + h.throttled, 0)).toBe(2);
+    expect(hours.at(-1)!.latency_ms.p50).not.toBeNull();
+  });
+
   it('/request-log filters by status, error code, method, path and time, newest first', async () => {
     const list = async (query: string) => {
       const r = await env.svc.admin(

@@ -23,6 +23,16 @@ export const MetricsResponse = z.object({
     error_rate: z.number(),
     throttle_rate: z.number(),
     latency_ms: Percentiles.extend({ p99: z.number().nullable() }),
+    /** The same per clock hour of the window (UTC), oldest first; 0 calls where none. */
+    hourly: z.array(
+      z.object({
+        hour: Iso,
+        calls: z.number().int(),
+        errors: z.number().int(),
+        throttled: z.number().int(),
+        latency_ms: Percentiles,
+      }),
+    ),
   }),
   token_refreshes: z.object({
     total: z.number().int(),

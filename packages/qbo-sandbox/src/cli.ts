@@ -337,6 +337,12 @@ function printBanner(
     ['token', `${url}/oauth2/v1/tokens/bearer`],
     ['discovery', `${url}/.well-known/openid_sandbox_configuration`],
     ['consent url', consent.toString()],
+    // The consent page sends the browser to the redirect URI with the code: by default
+    // http://localhost:3000/callback, where nothing may be listening.
+    [
+      '',
+      `after Connect, the browser goes to ${redirect}?code=…; give --redirect-uri <your app's callback> so that something answers there`,
+    ],
     ['control api', `${url}/_sandbox`],
   ];
   const width = Math.max(...lines.map(([k]) => k.length));

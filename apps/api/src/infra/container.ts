@@ -23,7 +23,13 @@ import {
 import { DbRequestLogSink, pruneExpiredRequestLog } from '../lib/quickbooks/client/request-log.ts';
 import { TokenCipher, type TokenKeyring } from '../lib/quickbooks/connection/token-cipher.ts';
 import { TokenStore } from '../lib/quickbooks/connection/token-store.ts';
-import { createDatabase, databaseOptionsFromConfig, type DatabaseHandle } from './db.ts';
+import {
+  createDatabase,
+  databaseOptionsFromConfig,
+  maskPassword,
+  pgliteClusterExists,
+  type DatabaseHandle,
+} from './db.ts';
 import { createLock } from './lock.ts';
 import { migrate } from './migrate.ts';
 import { createRateLimiter } from './rate-limit.ts';
@@ -260,8 +266,21 @@ export async function openDatabase(
   config: Pick<AppConfig, 'databaseUrl' | 'dataDir'>,
   logger: pino.Logger,
 ): Promise<DatabaseHandle> {
-  const database = await createDatabase(databaseOptionsFromConfig(config));
+  const options = databaseOptionsFromConfig(config);
+  // The first start is the slow one (PGlite's initdb): say so before it, not after.
+  if (options.databaseUrl) {
+    logger.info({ location: maskPassword(options.databaseUrl) }, 'connecting to Postgres…');
+  } else if (options.dataDir && !pgliteClusterExists(options.dataDir)) {
+    logger.info(
+      { location: options.dataDir },
+      'creating the database (first start: PGlite sets up a new cluster, about 15 s)…',
+    );
+  } else {
+    logger.info({ location: options.dataDir }, 'opening the database…');
+  }
+  const database = await createDatabase(options);
   try {
+    logger.info('applying migrations…');
     const result = await migrate(database, { log: (line) => logger.info(line) });
     logger.info(
       { database: database.kind, location: database.location, applied: result.applied.length },

@@ -45,6 +45,17 @@ export interface ApiStats {
   errorRate: number;
   throttleRate: number;
   latencyMs: Percentiles & { p99: number | null };
+  /** The same, per clock hour of the window, oldest first; hours without calls are zeros. */
+  hourly: ApiHour[];
+}
+
+export interface ApiHour {
+  /** Start of the hour (UTC). */
+  hour: Date;
+  calls: number;
+  errors: number;
+  throttled: number;
+  latencyMs: Percentiles;
 }
 
 export interface RefreshStats {
@@ -96,8 +107,9 @@ export async function computeMetrics(
   const to = new Date(opts.now);
   const from = new Date(opts.now - METRICS_WINDOW_MS);
   const realmId = connection?.realm_id ?? null;
-  const [api, refreshes, webhooks, cursors, tokens] = await Promise.all([
+  const [api, hourly, refreshes, webhooks, cursors, tokens] = await Promise.all([
     realmId ? apiStats(db, realmId, from) : null,
+    realmId ? apiHourly(db, realmId, from) : [],
     realmId ? refreshStats(db, realmId, from) : null,
     webhookStats(db, realmId, from, opts.now),
     realmId
@@ -148,6 +160,7 @@ export async function computeMetrics(
       errorRate: round4(errorRate),
       throttleRate: round4(throttleRate),
       latencyMs: { p50: api?.p50 ?? null, p95: api?.p95 ?? null, p99: api?.p99 ?? null },
+      hourly: fillHours(hourly, from, to),
     },
     tokenRefreshes: refreshes ?? { total: 0, success: 0, invalidGrant: 0, error: 0 },
     webhooks,
@@ -159,7 +172,11 @@ export async function computeMetrics(
         value: needsReauth ? 1 : 0,
         message: needsReauth
           ? 'QuickBooks refused the refresh token: reconnect the company'
-          : 'tokens are accepted',
+          : connection?.status === 'connected'
+            ? 'tokens are accepted'
+            : connection
+              ? 'the company is disconnected: no tokens are held'
+              : 'no company is connected',
       },
       refreshTokenExpiring: {
         active: daysLeft !== null && daysLeft < T.refreshTokenExpiringDays,
@@ -224,6 +241,55 @@ async function apiStats(db: Kysely<Database>, realmId: string, from: Date): Prom
     p95: ms(row.p95),
     p99: ms(row.p99),
   };
+}
+
+/** Accounting API attempts per clock hour (the hours that had any). */
+async function apiHourly(db: Kysely<Database>, realmId: string, from: Date): Promise<ApiHour[]> {
+  const rows = await db
+    .selectFrom('qbo_request_log')
+    .select([
+      // Epoch seconds, not date_trunc: its result depends on the session's time zone, and the
+      // drivers parse a timestamp without zone differently.
+      sql<string>`floor(extract(epoch from created_at) / 3600) * 3600`.as('hour'),
+      sql<string>`count(*)`.as('calls'),
+      sql<string>`count(*) filter (where status is null or status >= 400)`.as('errors'),
+      sql<string>`count(*) filter (where status = 429)`.as('throttled'),
+      sql<string | null>`percentile_cont(0.5) within group (order by duration_ms)`.as('p50'),
+      sql<string | null>`percentile_cont(0.95) within group (order by duration_ms)`.as('p95'),
+    ])
+    .where('realm_id', '=', realmId)
+    .where('created_at', '>', from)
+    .where('kind', '=', 'accounting')
+    .groupBy(sql`1`)
+    .orderBy(sql`1`)
+    .execute();
+  const ms = (v: string | number | null) => (v === null ? null : Math.round(Number(v)));
+  return rows.map((r) => ({
+    hour: new Date(Number(r.hour) * 1000),
+    calls: Number(r.calls),
+    errors: Number(r.errors),
+    throttled: Number(r.throttled),
+    latencyMs: { p50: ms(r.p50), p95: ms(r.p95) },
+  }));
+}
+
+/** One entry per clock hour from the hour of `from` to the hour of `to`, zeros where none. */
+function fillHours(hours: ApiHour[], from: Date, to: Date): ApiHour[] {
+  const byHour = new Map(hours.map((h) => [h.hour.getTime(), h]));
+  const out: ApiHour[] = [];
+  const first = Math.floor(from.getTime() / HOUR_MS) * HOUR_MS;
+  for (let t = first; t <= to.getTime(); t += HOUR_MS) {
+    out.push(
+      byHour.get(t) ?? {
+        hour: new Date(t),
+        calls: 0,
+        errors: 0,
+        throttled: 0,
+        latencyMs: { p50: null, p95: null },
+      },
+    );
+  }
+  return out;
 }
 
 async function refreshStats(

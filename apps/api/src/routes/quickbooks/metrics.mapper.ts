@@ -19,6 +19,13 @@ export function toMetricsResponse(m: HealthMetrics): MetricsResponse {
       error_rate: api.errorRate,
       throttle_rate: api.throttleRate,
       latency_ms: api.latencyMs,
+      hourly: api.hourly.map((h) => ({
+        hour: h.hour.toISOString(),
+        calls: h.calls,
+        errors: h.errors,
+        throttled: h.throttled,
+        latency_ms: h.latencyMs,
+      })),
     },
     token_refreshes: {
       total: r.total,

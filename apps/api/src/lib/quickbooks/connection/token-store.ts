@@ -428,9 +428,11 @@ export class TokenStore {
   }
 
   #encrypt(realmId: string, t: TokenSet, storedHard: Date | null): EncryptedTokenValues {
-    // The hard expiry is fixed at consent: keep the stored one when Intuit omits it, and
-    // never let the rolling expiry claim more than the grant has left.
-    const hard = t.refreshTokenHardExpiresAt ?? storedHard;
+    // The hard expiry is fixed at consent: once stored it is kept, whatever a refresh says.
+    // Intuit sends it as seconds from now, so recomputing it on each refresh moved it by the
+    // request's latency and rounding (about a second a refresh) while the grant's end had
+    // not moved. Never let the rolling expiry claim more than the grant has left.
+    const hard = storedHard ?? t.refreshTokenHardExpiresAt;
     const rolling = hard && hard < t.refreshTokenExpiresAt ? hard : t.refreshTokenExpiresAt;
     return {
       accessTokenCiphertext: this.#d.cipher.encrypt(t.accessToken, ctx(realmId, 'access_token')),

@@ -1,0 +1,88 @@
+// Alert banners: what needs attention now, each with what to do about it. Data: the alerts of
+// GET /metrics (rules and thresholds: docs/api.md#alerts) and the connection's status.
+import type { MetricsResponse, StatusResponse } from '@qbo-sync/contract';
+import type { ReactNode } from 'react';
+import { dateTime, percent } from '../../lib/format.ts';
+import { ConnectButton } from './connect-panel.tsx';
+
+export interface AlertItem {
+  id: string;
+  tone: 'bad' | 'warn';
+  title: string;
+  todo: ReactNode;
+  action?: ReactNode;
+}
+
+export function activeAlerts(
+  status: StatusResponse,
+  metrics: MetricsResponse | undefined,
+  opts: { onShowThrottled: () => void },
+): AlertItem[] {
+  const items: AlertItem[] = [];
+  const realm = status.realm_id;
+  const a = metrics?.alerts;
+  if (status.needs_reauth || a?.needs_reauth.active) {
+    items.push({
+      id: 'needs_reauth',
+      tone: 'bad',
+      title: 'QuickBooks no longer accepts this connection',
+      todo: (
+        <>
+          QuickBooks refused the refresh token
+          {status.needs_reauth_since ? ` on ${dateTime(status.needs_reauth_since)}` : ''} (the grant
+          was revoked, expired, or the company was disconnected in QuickBooks). Nothing syncs until
+          someone with access to the company reconnects it.
+        </>
+      ),
+      action: <ConnectButton realm={realm} label="Reconnect QuickBooks" />,
+    });
+  }
+  if (a?.refresh_token_expiring.active && !status.needs_reauth) {
+    items.push({
+      id: 'refresh_token_expiring',
+      tone: 'warn',
+      title: `The QuickBooks grant ends in ${a.refresh_token_expiring.value ?? '?'} days`,
+      todo: 'Reconnect the company before then to start a new grant; when it ends, the connection stops working.',
+      action: <ConnectButton realm={realm} label="Reconnect now" primary={false} />,
+    });
+  }
+  if (a?.throttle_rate_high.active) {
+    items.push({
+      id: 'throttle_rate_high',
+      tone: 'warn',
+      title: `QuickBooks throttled ${percent(a.throttle_rate_high.value ?? 0)} of the calls in 24 h`,
+      todo: `Above ${percent(a.throttle_rate_high.threshold)} means this company's requests hit QuickBooks' limits (500 a minute, 10 a second, 10 at once). Look at which calls were refused and spread large jobs out.`,
+      action: (
+        <button type="button" className="btn" onClick={opts.onShowThrottled}>
+          Show throttled calls
+        </button>
+      ),
+    });
+  }
+  if (a?.webhook_lag_high.active) {
+    items.push({
+      id: 'webhook_lag_high',
+      tone: 'warn',
+      title: `Webhook events are waiting (${Math.round((a.webhook_lag_high.value ?? 0) / 60)} min)`,
+      todo: 'The oldest change notification from QuickBooks has not been processed for over 15 minutes. Check that the service (or its worker) is running and look at the log for failing events.',
+    });
+  }
+  return items;
+}
+
+export function AlertBanners({ items }: { items: AlertItem[] }) {
+  if (items.length === 0) return null;
+  return (
+    <div className="alerts" data-testid="alerts">
+      {items.map((it) => (
+        <div key={it.id} className={`alert alert-${it.tone}`} role="alert" data-alert={it.id}>
+          <div>
+            <p className="alert-title">{it.title}</p>
+            <p className="alert-todo">{it.todo}</p>
+          </div>
+          {it.action && <div className="alert-action">{it.action}</div>}
+        </div>
+      ))}
+    </div>
+  );
+}

@@ -1,0 +1,266 @@
+// The admin page in a real browser (Debian's Chromium, driven by playwright-core) against the
+// real service: `npm start`'s entry point in a child process with a fresh DATA_DIR (PGlite,
+// the embedded qbo-sandbox and its demo company), serving this page freshly built. Nothing is
+// mocked. One browser, one service, steps in order — each step starts where the last ended,
+// as a person's session would. Screenshots of each state go to test-artifacts/ (git-ignored).
+//
+// Needs /usr/bin/chromium (`apt-get install -y chromium`; .ci/run installs it when missing).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  embeddedEnv,
+  localSecrets,
+  startEmbedded,
+  stopEmbedded,
+  type EmbeddedProcess,
+} from '../../api/test/embedded-process.ts';
+
+const FRONTEND = fileURLToPath(new URL('../', import.meta.url));
+const ARTIFACTS = path.join(FRONTEND, 'test-artifacts');
+const CHROMIUM = '/usr/bin/chromium';
+
+describe('admin page in Chromium, against the real service and qbo-sandbox', () => {
+  let dataDir: string;
+  let uiDir: string;
+  let svc: EmbeddedProcess;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let controlToken: string;
+  let realmId: string;
+  /** Console errors and CSP violations: there must be none. */
+  const problems: string[] = [];
+
+  const shot = async (name: string) => {
+    await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+  };
+  const control = async (method: string, route: string, body?: unknown) => {
+    const res = await fetch(`${svc.sandboxUrl}/_sandbox${route}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${controlToken}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    if (!res.ok) throw new Error(`sandbox ${method} ${route}: ${res.status} ${await res.text()}`);
+    return res.json() as Promise<unknown>;
+  };
+  const card = () => page.getByTestId('quickbooks-card');
+
+  beforeAll(async () => {
+    if (!fs.existsSync(CHROMIUM)) {
+      throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it)`);
+    }
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'qbo-sync-browser-'));
+    // This checkout's page, built the way `npm install` builds it, into a folder of its own
+    // (other test files may be reading apps/frontend/dist meanwhile).
+    uiDir = path.join(dataDir, 'admin-ui');
+    await build({
+      root: FRONTEND,
+      configFile: path.join(FRONTEND, 'vite.config.ts'),
+      mode: 'production',
+      logLevel: 'warn',
+      build: { outDir: uiDir, emptyOutDir: true },
+    });
+    svc = await startEmbedded({ ...(await embeddedEnv(dataDir)), ADMIN_UI_DIR: uiDir });
+    controlToken = localSecrets(dataDir).sandboxControlToken;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+      ],
+    });
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: svc.baseUrl });
+    page = await context.newPage();
+    page.on('console', (m) => {
+      // The API's 4xx answers that steps provoke on purpose (401 signed out, 409 re-auth)
+      // are logged by Chromium as failed loads; anything else is a problem.
+      // The sandbox's consent page is not ours to judge.
+      const url = m.location().url;
+      if (url.startsWith(svc.sandboxUrl)) return;
+      if (m.type() === 'error' && !/^Failed to load resource: .* (401|409)/.test(m.text())) {
+        problems.push(`console: ${m.text()} (${url})`);
+      }
+    });
+    page.on('response', (r) => {
+      if (r.status() === 404) problems.push(`404: ${r.url()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    if (svc) await stopEmbedded(svc);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('the start-up banner’s sign-in link signs the browser in, and the token leaves the address bar', async () => {
+    const link = /sign in\s+(http:\/\/localhost:\d+\/admin\/login#token=[0-9a-f]+)/.exec(
+      svc.output(),
+    )?.[1];
+    expect(link).toBeDefined();
+    await page.goto(link!);
+    await page.waitForURL(`${svc.baseUrl}/admin`);
+    await expect.poll(() => card().getAttribute('data-state')).toBe('disconnected');
+    expect(page.url()).not.toContain('token');
+    // The session is an HttpOnly cookie; nothing is kept in the page's storage.
+    const cookies = await context.cookies();
+    expect(cookies.find((c) => c.name === 'qbo_admin_session')).toMatchObject({ httpOnly: true });
+    expect(await page.evaluate(() => localStorage.length + sessionStorage.length)).toBe(0);
+    await page.getByRole('button', { name: 'Connect QuickBooks' }).waitFor();
+    await shot('01-disconnected');
+  });
+
+  it('cancelling on the consent page comes back with a readable reason and a way to try again', async () => {
+    await page.getByRole('button', { name: 'Connect QuickBooks' }).click();
+    await page.waitForURL(`${svc.sandboxUrl}/**`);
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.waitForURL(`${svc.baseUrl}/admin`);
+    const notice = page.getByTestId('callback-notice');
+    await expect
+      .poll(() => notice.textContent())
+      .toContain('You cancelled on the QuickBooks consent page');
+    expect(page.url()).toBe(`${svc.baseUrl}/admin`);
+    await shot('02-consent-cancelled');
+  });
+
+  it('connecting through the sandbox’s consent page comes back connected, with the company’s health', async () => {
+    await page.getByRole('button', { name: 'Try again' }).click();
+    await page.waitForURL(`${svc.sandboxUrl}/**`);
+    await page.getByRole('button', { name: 'Connect', exact: true }).click();
+    await page.waitForURL(`${svc.baseUrl}/admin`);
+    await expect.poll(() => card().getAttribute('data-state')).toBe('connected');
+    expect(await page.getByTestId('callback-notice').textContent()).toContain(
+      'Connected to Demo Company',
+    );
+    const health = page.getByTestId('connection-health');
+    expect(await health.textContent()).toContain('Demo Company');
+    realmId = (await health.locator('dt:text("Realm ID") + dd').textContent())!.trim();
+    expect(realmId).toMatch(/^\d+$/);
+    await shot('03-connected');
+  });
+
+  it('Test connection shows the latency, and each panel opens with real data', async () => {
+    await page.getByRole('button', { name: 'Test connection' }).click();
+    await expect
+      .poll(() => page.getByTestId('test-result').textContent())
+      .toMatch(/answered in \d+ ms/);
+
+    await page.getByRole('button', { name: 'API health' }).click();
+    await page.locator('[data-testid="api-health"] .recharts-surface').first().waitFor();
+    expect(await page.getByTestId('api-health').textContent()).toMatch(/calls, 24 h/);
+
+    await page.getByRole('button', { name: 'Request log' }).click();
+    const rows = page.locator('[data-testid="request-log"] tbody tr');
+    await rows.first().waitFor();
+    expect(await rows.count()).toBeGreaterThanOrEqual(3); // code exchange, CompanyInfo, the test
+    const copy = page.getByRole('button', { name: /^Copy intuit_tid/ }).first();
+    const tid = (await copy.locator('code').textContent())!;
+    await copy.click();
+    await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe(tid);
+    await shot('04-panels-open');
+
+    await page.setViewportSize({ width: 390, height: 844 });
+    // Nothing wider than a phone: the page does not scroll sideways (tables scroll inside).
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
+      390,
+    );
+    await shot('05-phone');
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  it('when the sandbox throttles, the throttle alert appears and leads to the throttled calls', async () => {
+    await control('POST', '/faults', {
+      kind: 'throttle',
+      surface: 'accounting',
+      count: 2,
+      realmId,
+    });
+    await page.getByRole('button', { name: 'Test connection' }).click();
+    const alert = page.locator('[data-alert="throttle_rate_high"]');
+    await alert.waitFor({ timeout: 20_000 });
+    expect(await alert.textContent()).toMatch(/QuickBooks throttled .* of the calls in 24 h/);
+    await alert.getByRole('button', { name: 'Show throttled calls' }).click();
+    const statuses = page.locator('[data-testid="request-log"] tbody tr td:nth-child(5) .badge');
+    await expect.poll(async () => (await statuses.allTextContents()).join(',')).toBe('429,429');
+    await shot('06-alert-throttled');
+  });
+
+  it('when the sandbox revokes the grant, a refresh raises the re-auth alert, and Reconnect clears it', async () => {
+    await control('POST', '/tokens/revoke', { realmId });
+    await page.getByRole('button', { name: 'Refresh token' }).click();
+    const alert = page.locator('[data-alert="needs_reauth"]');
+    await alert.waitFor();
+    expect(await alert.textContent()).toContain('QuickBooks no longer accepts this connection');
+    await expect.poll(() => card().getAttribute('data-state')).toBe('needs_reauth');
+    await shot('07-alert-needs-reauth');
+
+    await alert.getByRole('button', { name: 'Reconnect QuickBooks' }).click();
+    await page.waitForURL(`${svc.sandboxUrl}/**`);
+    await page.getByRole('button', { name: 'Connect', exact: true }).click();
+    await page.waitForURL(`${svc.baseUrl}/admin`);
+    await expect.poll(() => card().getAttribute('data-state')).toBe('connected');
+    expect(await page.locator('[data-alert="needs_reauth"]').count()).toBe(0);
+  });
+
+  it('Disconnect asks first, then the page offers to connect again', async () => {
+    await page.getByRole('button', { name: 'Disconnect' }).click();
+    const dialog = page.getByRole('alertdialog');
+    expect(await dialog.textContent()).toContain(
+      'The mirrored records and the request log are kept',
+    );
+    await shot('08-disconnect-confirm');
+    await dialog.getByRole('button', { name: 'Disconnect' }).click();
+    await expect.poll(() => card().getAttribute('data-state')).toBe('disconnected');
+    expect(await page.getByTestId('connect-panel').textContent()).toContain(
+      'Demo Company was disconnected',
+    );
+    await shot('09-disconnected-again');
+  });
+
+  it('signing out shows the sign-in form, and pasting the token signs in again', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Admin token').waitFor();
+    await page.getByLabel('Admin token').fill('not-the-token');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect
+      .poll(() => page.getByRole('alert').first().textContent())
+      .toContain('not this service’s admin token');
+    await shot('10-sign-in-refused');
+    await page.getByLabel('Admin token').fill(localSecrets(dataDir).adminApiToken);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => card().getAttribute('data-state')).toBe('disconnected');
+  });
+
+  it('the API reference renders the OpenAPI document the service serves', async () => {
+    const doc = (await (await fetch(`${svc.baseUrl}/api/openapi.json`)).json()) as {
+      openapi: string;
+      paths: Record<string, unknown>;
+    };
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths)).toContain('/api/quickbooks/status');
+    await page.goto(`${svc.baseUrl}/api/docs`);
+    await page.locator('.swagger-ui .opblock').first().waitFor();
+    expect(await page.locator('.swagger-ui .opblock').count()).toBe(
+      Object.values(doc.paths).reduce<number>((n, ops) => n + Object.keys(ops as object).length, 0),
+    );
+    await shot('11-api-reference');
+  });
+
+  it('no step logged a console error or a CSP violation', () => {
+    expect(problems).toEqual([]);
+  });
+});

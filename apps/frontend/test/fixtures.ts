@@ -1,0 +1,195 @@
+// Answers of the API as the contract defines them, parsed with the same schemas the API
+// validates with: a fixture that drifts from the contract fails here, not in a panel.
+import {
+  MetricsResponse,
+  RequestLogResponse,
+  StatusResponse,
+  TestConnectionResponse,
+} from '@qbo-sync/contract';
+
+const NOW = Date.parse('2026-02-11T12:00:00.000Z');
+const iso = (offsetMs: number) => new Date(NOW + offsetMs).toISOString();
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+export const REALM = '9341120941746658368';
+export const OTHER_REALM = '9341120941746650000';
+
+const quota = {
+  last_minute: { used: 3, limit: 500 },
+  last_24h: { used: 812 },
+  per_second_limit: 10,
+  max_in_flight: 10,
+};
+
+export const statusNone = StatusResponse.parse({
+  connected: false,
+  realm_id: null,
+  company_name: null,
+  environment: null,
+  status: null,
+  connected_at: null,
+  disconnected_at: null,
+  needs_reauth: false,
+  needs_reauth_since: null,
+  tokens: null,
+  last_refresh: { at: null, status: null, error: null },
+  sync_cursors: [],
+  entity_counts: { Customer: 0, Invoice: 0, Payment: 0, Vendor: 0, Item: 0, Account: 0 },
+  api_quota: { ...quota, last_minute: { used: 0, limit: 500 }, last_24h: { used: 0 } },
+  connections: [],
+});
+
+const summary = (
+  realm: string,
+  name: string,
+  status: 'connected' | 'needs_reauth' | 'disconnected',
+) => ({
+  realm_id: realm,
+  company_name: name,
+  environment: 'sandbox',
+  status,
+  connected_at: iso(-2 * DAY),
+  disconnected_at: status === 'disconnected' ? iso(-HOUR) : null,
+});
+
+export const statusConnected = StatusResponse.parse({
+  connected: true,
+  realm_id: REALM,
+  company_name: 'Demo Company',
+  environment: 'sandbox',
+  status: 'connected',
+  connected_at: iso(-2 * DAY),
+  disconnected_at: null,
+  needs_reauth: false,
+  needs_reauth_since: null,
+  tokens: {
+    access_token_expires_at: iso(HOUR),
+    refresh_token_expires_at: iso(100 * DAY),
+    refresh_token_hard_expires_at: iso(5 * 365 * DAY),
+  },
+  last_refresh: { at: iso(-10 * 60_000), status: 'success', error: null },
+  sync_cursors: [],
+  entity_counts: { Customer: 50, Invoice: 255, Payment: 125, Vendor: 10, Item: 5, Account: 28 },
+  api_quota: quota,
+  connections: [
+    summary(REALM, 'Demo Company', 'connected'),
+    summary(OTHER_REALM, 'Other Ltd', 'connected'),
+  ],
+});
+
+export const statusNeedsReauth = StatusResponse.parse({
+  ...statusConnected,
+  connected: true,
+  status: 'needs_reauth',
+  needs_reauth: true,
+  needs_reauth_since: iso(-HOUR),
+  last_refresh: { at: iso(-HOUR), status: 'invalid_grant', error: 'invalid_grant' },
+});
+
+export const statusDisconnected = StatusResponse.parse({
+  ...statusConnected,
+  connected: false,
+  status: 'disconnected',
+  disconnected_at: iso(-HOUR),
+  tokens: null,
+  connections: [summary(REALM, 'Demo Company', 'disconnected')],
+});
+
+const alert = (active: boolean, threshold: number, value: number | null, message: string) => ({
+  active,
+  threshold,
+  value,
+  message,
+});
+
+export function metrics(opts: { throttled?: number; needsReauth?: boolean } = {}) {
+  const throttled = opts.throttled ?? 0;
+  const calls = 40;
+  const hourly = Array.from({ length: 25 }, (_, i) => ({
+    hour: new Date(Math.floor((NOW - DAY) / HOUR) * HOUR + i * HOUR).toISOString(),
+    calls: i === 24 ? calls : 0,
+    errors: i === 24 ? throttled : 0,
+    throttled: i === 24 ? throttled : 0,
+    latency_ms: i === 24 ? { p50: 40, p95: 120 } : { p50: null, p95: null },
+  }));
+  return MetricsResponse.parse({
+    realm_id: REALM,
+    window: { from: iso(-DAY), to: iso(0), hours: 24 },
+    api: {
+      calls,
+      errors: throttled,
+      throttled,
+      error_rate: throttled / calls,
+      throttle_rate: throttled / calls,
+      latency_ms: { p50: 40, p95: 120, p99: 180 },
+      hourly,
+    },
+    token_refreshes: { total: 2, success: 2, invalid_grant: 0, error: 0 },
+    webhooks: {
+      received: 0,
+      processed: 0,
+      failed: 0,
+      rejected: 0,
+      pending: 0,
+      lag_seconds: 0,
+      processing_seconds: { p50: null, p95: null },
+    },
+    sync_lag: [],
+    alerts: {
+      needs_reauth: alert(!!opts.needsReauth, 1, opts.needsReauth ? 1 : 0, 'tokens are accepted'),
+      refresh_token_expiring: alert(false, 14, 99.9, 'the refresh token expires in 99.9 days'),
+      throttle_rate_high: alert(throttled / calls > 0.05, 0.05, throttled / calls, 'throttled'),
+      webhook_lag_high: alert(false, 900, 0, 'no lag'),
+    },
+  });
+}
+
+export const requestLogPage1 = RequestLogResponse.parse({
+  logs: [
+    {
+      id: '12',
+      kind: 'accounting',
+      realm_id: REALM,
+      method: 'GET',
+      path: `/v3/company/${REALM}/companyinfo/${REALM}`,
+      status: 429,
+      duration_ms: 12,
+      intuit_tid: '1-67ab-429',
+      qbo_error_code: '3001',
+      request_id: null,
+      attempt: 1,
+      error_message: 'ThrottleExceeded',
+      created_at: iso(-60_000),
+    },
+    {
+      id: '11',
+      kind: 'oauth_token_exchange',
+      realm_id: REALM,
+      method: 'POST',
+      path: '/oauth2/v1/tokens/bearer',
+      status: 200,
+      duration_ms: 89,
+      intuit_tid: '1-67ab-200',
+      qbo_error_code: null,
+      request_id: null,
+      attempt: 1,
+      error_message: null,
+      created_at: iso(-120_000),
+    },
+  ],
+  next_cursor: 'WyIyMDI2LTAyIiwiMTEiXQ',
+});
+
+export const requestLogPage2 = RequestLogResponse.parse({
+  logs: [{ ...requestLogPage1.logs[1]!, id: '10', intuit_tid: '1-67ab-older' }],
+  next_cursor: null,
+});
+
+export const probeOk = TestConnectionResponse.parse({
+  ok: true,
+  realm_id: REALM,
+  company_name: 'Demo Company',
+  latency_ms: 41,
+  checked_at: iso(0),
+});

@@ -1,0 +1,149 @@
+// @vitest-environment jsdom
+// The panels against the API's answers (contract-parsed fixtures): which state the card is
+// in, what each alert tells the operator to do, the callback's messages, the two-step
+// disconnect and the request log.
+import { CALLBACK_ERROR_CODES } from '@qbo-sync/contract';
+import { cleanup, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { QuickBooksStatusCard } from '../src/components/admin/quickbooks-status-card.tsx';
+import { CALLBACK_ERROR_MESSAGES } from '../src/lib/callback-errors.ts';
+import { renderWithClient, stubApi } from './api-stub.ts';
+import {
+  REALM,
+  metrics,
+  requestLogPage1,
+  requestLogPage2,
+  statusConnected,
+  statusDisconnected,
+  statusNeedsReauth,
+  statusNone,
+} from './fixtures.ts';
+
+afterEach(() => {
+  cleanup();
+  vi.unstubAllGlobals();
+});
+
+describe('QuickBooks card', () => {
+  it('with no company, offers one thing: Connect QuickBooks', async () => {
+    stubApi({ 'GET /api/quickbooks/status': statusNone });
+    renderWithClient(<QuickBooksStatusCard />);
+    expect(await screen.findByRole('button', { name: 'Connect QuickBooks' })).toBeTruthy();
+    expect(screen.getByText(/No QuickBooks company is connected yet/)).toBeTruthy();
+  });
+
+  it('signed out, shows the sign-in form instead of an error', async () => {
+    stubApi({
+      'GET /api/quickbooks/status': [401, { error: { code: 'unauthorized', message: 'x' } }],
+    });
+    renderWithClient(<QuickBooksStatusCard />);
+    expect(await screen.findByLabelText('Admin token')).toBeTruthy();
+  });
+
+  it('connected, shows the company, the token expiries, the quota, and a picker for two companies', async () => {
+    stubApi({
+      'GET /api/quickbooks/status': statusConnected,
+      'GET /api/quickbooks/metrics': metrics(),
+    });
+    renderWithClient(<QuickBooksStatusCard />);
+    const grid = await screen.findByTestId('connection-health');
+    expect(within(grid).getByText(REALM)).toBeTruthy();
+    expect(within(grid).getByText('Demo Company')).toBeTruthy();
+    expect(within(grid).getByText('3 / 500')).toBeTruthy();
+    expect(within(grid).getByText('Grant ends')).toBeTruthy();
+    const picker = screen.getByRole('combobox', { name: 'Company' });
+    expect(
+      within(picker)
+        .getAllByRole('option')
+        .map((o) => o.textContent),
+    ).toEqual(['Demo Company', 'Other Ltd']);
+    expect(screen.queryByTestId('alerts')).toBeNull();
+  });
+
+  it('needs re-auth: the alert says what happened and offers Reconnect', async () => {
+    stubApi({
+      'GET /api/quickbooks/status': statusNeedsReauth,
+      'GET /api/quickbooks/metrics': metrics({ needsReauth: true }),
+    });
+    renderWithClient(<QuickBooksStatusCard />);
+    const alert = await screen.findByText('QuickBooks no longer accepts this connection');
+    const box = alert.closest('[data-alert]') as HTMLElement;
+    expect(within(box).getByRole('button', { name: 'Reconnect QuickBooks' })).toBeTruthy();
+    expect(box.textContent).toContain(
+      'Nothing syncs until someone with access to the company reconnects it',
+    );
+  });
+
+  it('throttling: the alert’s button opens the request log filtered to 429s', async () => {
+    const calls = stubApi({
+      'GET /api/quickbooks/status': statusConnected,
+      'GET /api/quickbooks/metrics': metrics({ throttled: 6 }),
+      'GET /api/quickbooks/request-log': (url: URL) =>
+        url.searchParams.get('cursor') ? requestLogPage2 : requestLogPage1,
+    });
+    renderWithClient(<QuickBooksStatusCard />);
+    const alert = await screen.findByText(/QuickBooks throttled 15.0 % of the calls/);
+    await userEvent.click(
+      within(alert.closest('[data-alert]') as HTMLElement).getByRole('button', {
+        name: 'Show throttled calls',
+      }),
+    );
+    const log = await screen.findByTestId('request-log');
+    await within(log).findByText('1-67ab-429');
+    const asked = calls.filter((c) => c.url.pathname.endsWith('/request-log'));
+    expect(asked[0]!.url.searchParams.get('status')).toBe('429');
+    expect(within(log).getByRole('button', { name: 'Copy intuit_tid 1-67ab-429' })).toBeTruthy();
+    await userEvent.click(within(log).getByRole('button', { name: 'Load older' }));
+    await within(log).findByText('1-67ab-older');
+    expect(within(log).queryByRole('button', { name: 'Load older' })).toBeNull();
+  });
+
+  it('Disconnect asks first (focus on Cancel); confirming posts /disconnect for that company', async () => {
+    const calls = stubApi({
+      'GET /api/quickbooks/status': statusConnected,
+      'GET /api/quickbooks/metrics': metrics(),
+      'POST /api/quickbooks/disconnect': {
+        realm_id: REALM,
+        status: 'disconnected',
+        disconnected_at: '2026-02-11T12:00:00.000Z',
+        kept: { mirror_rows: 3, request_log_rows: 9 },
+      },
+    });
+    renderWithClient(<QuickBooksStatusCard />);
+    await userEvent.click(await screen.findByRole('button', { name: 'Disconnect' }));
+    const dialog = screen.getByRole('alertdialog');
+    await waitFor(() => expect(document.activeElement?.textContent).toBe('Cancel'));
+    expect(calls.some((c) => c.method === 'POST')).toBe(false);
+    await userEvent.click(within(dialog).getByRole('button', { name: 'Disconnect' }));
+    await waitFor(() =>
+      expect(calls.find((c) => c.method === 'POST')?.url.searchParams.get('realmId')).toBe(REALM),
+    );
+  });
+
+  it('disconnected: says when, keeps the log reachable, and offers Reconnect', async () => {
+    stubApi({ 'GET /api/quickbooks/status': statusDisconnected });
+    renderWithClient(<QuickBooksStatusCard />);
+    expect(await screen.findByRole('button', { name: 'Reconnect QuickBooks' })).toBeTruthy();
+    expect(screen.getByTestId('connect-panel').textContent).toContain(
+      'Demo Company was disconnected',
+    );
+    expect(screen.getByRole('button', { name: 'Request log' })).toBeTruthy();
+  });
+
+  it('a failed callback is explained in words, with a way to try again', async () => {
+    stubApi({ 'GET /api/quickbooks/status': statusNone });
+    renderWithClient(
+      <QuickBooksStatusCard callback={{ kind: 'error', code: 'state_wrong_session' }} />,
+    );
+    const notice = await screen.findByTestId('callback-notice');
+    expect(notice.textContent).toContain('started in another browser or session');
+    expect(within(notice).getByRole('button', { name: 'Try again' })).toBeTruthy();
+  });
+
+  it('every callback error code the API can send has its own message', () => {
+    const messages = CALLBACK_ERROR_CODES.map((c) => CALLBACK_ERROR_MESSAGES[c]);
+    expect(messages.every((m) => typeof m === 'string' && m.length > 20)).toBe(true);
+    expect(new Set(messages).size).toBe(CALLBACK_ERROR_CODES.length);
+  });
+});
