@@ -39,7 +39,7 @@ forEachService((env) => {
     // The landing page answers something useful.
     const page = await env.svc.fetch(location, { browser });
     expect(page.status).toBe(200);
-    expect(await page.text()).toContain('/api/quickbooks/status');
+    expect(await page.text()).toContain('qbo-sync admin');
 
     const res = await env.svc.fetch(`/api/quickbooks/status?realmId=${company.realmId}`, {
       browser,

@@ -178,12 +178,13 @@ forEachService((env) => {
     }
   });
 
-  it('the /admin page is served without authentication and links to the status API', async () => {
+  it('the /admin page is served without authentication, never echoing its query', async () => {
     const res = await env.svc.fetch('/admin?qbo_error=%3Cscript%3E');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/text\/html/);
+    expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
     const html = await res.text();
-    expect(html).toContain('href="/api/quickbooks/status"');
+    expect(html).toContain('qbo-sync admin');
     expect(html).not.toContain('<script>');
   });
 

@@ -10,7 +10,7 @@ import pino from 'pino';
 import { startSandbox, type Sandbox } from 'qbo-sandbox';
 import { afterAll, beforeAll } from 'vitest';
 import { buildApp } from '../src/app.ts';
-import { intuitUrls, type IntuitConfig } from '../src/config.ts';
+import { DEFAULT_ADMIN_UI_DIR, intuitUrls, type IntuitConfig } from '../src/config.ts';
 import type { Database } from '../src/db/schema.ts';
 import {
   LOG_REDACT_PATHS,
@@ -111,7 +111,8 @@ export async function startTestService(
     // Retries happen at once: the tests count attempts, not wall-clock backoff.
     apiClient: { sleep: async () => {} },
   });
-  const app = await buildApp(appDepsOf(services));
+  // The admin page as npm start serves it (built by npm install, or the build-it-first page).
+  const app = await buildApp({ ...appDepsOf(services), adminUiDir: DEFAULT_ADMIN_UI_DIR });
   await app.listen({ port, host: '127.0.0.1' });
 
   const doFetch = async (path: string, init: RequestInit & { browser?: Browser } = {}) => {
