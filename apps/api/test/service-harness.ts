@@ -19,6 +19,7 @@ import {
   type Services,
 } from '../src/infra/container.ts';
 import { closeRedis, createRedis } from '../src/infra/redis.ts';
+import type { TokenKeyring } from '../src/lib/quickbooks/connection/token-cipher.ts';
 import type { Clock } from '../src/lib/quickbooks/ports.ts';
 import { forEachDatabase } from './db-helpers.ts';
 import { freePort } from './free-port.ts';
@@ -58,6 +59,8 @@ export interface TestService {
   sandbox: Sandbox;
   clientId: string;
   adminToken: string;
+  /** The keyring the service encrypts tokens with (key id "test"). */
+  tokenKeyring: TokenKeyring;
   /** Every response body the harness's fetch saw, and every log line the service wrote. */
   bodies: string[];
   logs: string[];
@@ -96,13 +99,14 @@ export async function startTestService(
   );
   const adminToken = randomBytes(24).toString('hex');
   const tokenKey = randomBytes(32).toString('hex');
+  const tokenKeyring: TokenKeyring = { currentKeyId: 'test', keys: { test: tokenKey } };
   const redis: Redis | null = process.env.REDIS_URL ? createRedis(process.env.REDIS_URL) : null;
   const clock = new TestClock();
   const services = buildServices({
     db,
     intuit,
     adminApiToken: adminToken,
-    tokenKeyring: { currentKeyId: 'test', keys: { test: tokenKey } },
+    tokenKeyring,
     minorVersion: 75,
     logger,
     redis,
@@ -138,6 +142,7 @@ export async function startTestService(
     url,
     app,
     services,
+    tokenKeyring,
     db,
     clock,
     sandbox,

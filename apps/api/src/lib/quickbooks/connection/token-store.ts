@@ -467,3 +467,6 @@ function describe(err: unknown): Record<string, unknown> {
   if (err instanceof Error) return { type: err.name, message: err.message };
   return { message: String(err) };
 }
+
+/** The associated data each token value is encrypted with (key rotation re-encrypts with it). */
+export { ctx as tokenCipherContext };

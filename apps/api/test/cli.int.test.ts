@@ -1,0 +1,152 @@
+// The operator CLI as a person or a script runs it: `npx qbo-sync …` spawned as its own
+// process, against the service over HTTP and against a database of its own, judged by what it
+// prints and by its exit code.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { reEncryptAllTokens } from '../src/lib/quickbooks/connection/key-rotation.ts';
+import { TokenCipher } from '../src/lib/quickbooks/connection/token-cipher.ts';
+import { addCompany, connectRealm, forEachService, freePort } from './service-harness.ts';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const BIN = path.join(ROOT, 'apps/api/bin/qbo-sync.js');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI with only `env` (none of the test's own QBO or database variables). */
+function cli(args: string[], env: Record<string, string>): Promise<Run> {
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([k]) => !/^(INTUIT_|QBO_|DATABASE_URL|REDIS_URL|ADMIN_API_TOKEN|PORT|DATA_DIR)/.test(k),
+    ),
+  ) as Record<string, string>;
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd: ROOT, env: { ...inherited, ...env }, timeout: 120_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+const key = () => randomBytes(32).toString('hex');
+
+describe('without a service', () => {
+  it('--help exits 0, an unknown command exits 2 and says so', async () => {
+    const env = { DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'qbo-cli-')) };
+    const help = await cli(['--help'], env);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('doctor');
+    const bad = await cli(['sink'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/unknown command 'sink'/);
+  });
+
+  it('migrate creates the embedded database; doctor then finds it migrated and the service down (exit 3 for status)', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'qbo-cli-'));
+    const env = { DATA_DIR: dataDir, PORT: String(await freePort()) };
+    const before = await cli(['doctor'], env);
+    expect(before.code).toBe(1);
+    expect(before.stdout).toMatch(/FAIL\s+database: .*not created yet/);
+
+    const migrated = await cli(['migrate'], env);
+    expect(migrated.code).toBe(0);
+    expect(migrated.stdout).toMatch(/pglite .*: \d+ applied, 0 already applied/);
+
+    const after = await cli(['doctor'], env);
+    expect(after.code).toBe(1);
+    expect(after.stdout).toMatch(/ok\s+database: .*migrations applied/);
+    expect(after.stdout).toMatch(/FAIL\s+service: .*does not answer/);
+    expect(after.stdout).toContain('fix: start it with `npm start`');
+
+    const status = await cli(['status'], env);
+    expect(status.code).toBe(3);
+    expect(status.stderr).toContain('does not answer');
+
+    const rotated = await cli(['rotate-key'], env);
+    expect(rotated.code).toBe(0);
+    expect(rotated.stdout).toMatch(/0 re-encrypted, 0 already current, 0 unreadable \(of 0\)/);
+  }, 240_000);
+});
+
+forEachService((env) => {
+  const against = () => ({
+    QBO_SYNC_URL: env.svc.url,
+    ADMIN_API_TOKEN: env.svc.adminToken,
+    QBO_TOKEN_ENCRYPTION_KEY: key(),
+    DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'qbo-cli-')),
+  });
+
+  it('status exits 4 while no company is connected, 0 with the company once connected', async () => {
+    const none = await cli(['status'], against());
+    expect(none.code).toBe(4);
+    expect(none.stdout).toContain('no QuickBooks company connected');
+
+    const company = addCompany(env.sandbox, "O'Brien & Sons Landscaping");
+    await connectRealm(env.svc, company.realmId);
+    const connected = await cli(['status'], against());
+    expect(connected.code).toBe(0);
+    expect(connected.stdout).toContain("O'Brien & Sons Landscaping");
+    expect(connected.stdout).toContain(`realm ${company.realmId}`);
+    expect(connected.stdout).toMatch(/status\s+connected/);
+
+    const json = await cli(['status', '--json', '--realm', company.realmId], against());
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ connected: true, realm_id: company.realmId });
+
+    const doctor = await cli(['doctor'], against());
+    expect(doctor.stdout).toMatch(/ok\s+service: answers at/);
+    expect(doctor.stdout).toMatch(
+      /ok\s+company O'Brien & Sons Landscaping .*connected; refresh token valid \d+ more days/,
+    );
+  }, 120_000);
+
+  it('a wrong admin token exits 2 and says what the service answered', async () => {
+    const r = await cli(['status'], {
+      ...against(),
+      ADMIN_API_TOKEN: 'not-the-token-'.padEnd(40, 'x'),
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/401/);
+  }, 60_000);
+
+  it('rotate-key moves every token to the current key, so the old key can be dropped', async () => {
+    const company = addCompany(env.sandbox, 'Rotation Co');
+    await connectRealm(env.svc, company.realmId);
+    const old = env.svc.tokenKeyring;
+    const newKey = key();
+    const onlyNew = new TokenCipher({ currentKeyId: 'k2', keys: { k2: newKey } });
+
+    // Without the old key the tokens cannot be read: nothing is written, each row is named.
+    const refused = await reEncryptAllTokens(env.db, onlyNew);
+    expect(refused.unreadable.map((u) => u.realmId)).toContain(company.realmId);
+
+    const both = new TokenCipher({ currentKeyId: 'k2', keys: { ...old.keys, k2: newKey } });
+    const r = await reEncryptAllTokens(env.db, both);
+    expect(r.unreadable).toEqual([]);
+    expect(r.reEncrypted).toBeGreaterThanOrEqual(1);
+    const row = await env.db
+      .selectFrom('qbo_tokens')
+      .selectAll()
+      .where('realm_id', '=', company.realmId)
+      .executeTakeFirstOrThrow();
+    expect(row.key_id).toBe('k2');
+    const access = onlyNew.decrypt(row.access_token_ciphertext, `${company.realmId}:access_token`);
+    expect(access.length).toBeGreaterThan(20);
+
+    const again = await reEncryptAllTokens(env.db, both);
+    expect(again.reEncrypted).toBe(0);
+  });
+});
