@@ -186,6 +186,7 @@ describe('external QBO (Intuit variables set)', () => {
         PORT: 'eighty',
         SANDBOX_PORT: '70000',
         LOG_LEVEL: 'loud',
+        LOG_FORMAT: 'xml',
         QBO_MINOR_VERSION: '65',
         QBO_REQUEST_LOG_RETENTION_DAYS: '0',
         INTUIT_ENVIRONMENT: 'prod',
@@ -197,6 +198,7 @@ describe('external QBO (Intuit variables set)', () => {
     expect(problems.get('PORT')).toContain('"eighty"');
     expect(problems.get('SANDBOX_PORT')).toMatch(/0-65535/);
     expect(problems.get('LOG_LEVEL')).toMatch(/one of .*info/);
+    expect(problems.get('LOG_FORMAT')).toMatch(/one of auto, json, pretty/);
     expect(problems.get('QBO_MINOR_VERSION')).toMatch(/75/);
     expect(problems.get('QBO_REQUEST_LOG_RETENTION_DAYS')).toBeDefined();
     expect(problems.get('INTUIT_ENVIRONMENT')).toMatch(/"sandbox" or "production"/);

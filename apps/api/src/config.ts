@@ -43,6 +43,7 @@ export interface AppConfig {
   port: number;
   sandboxPort: number;
   logLevel: LogLevel;
+  logFormat: LogFormat;
   /** Absolute path. */
   dataDir: string;
   /** Absolute path of the built admin page (index.html + assets/), served at /admin. */
@@ -120,11 +121,15 @@ const url = (protocols: string[], example: string) =>
 export const DEFAULT_ADMIN_UI_DIR = fileURLToPath(new URL('../../frontend/dist/', import.meta.url));
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** `auto`: readable lines on a terminal, JSON lines otherwise (a file, a pipe, a collector). */
+const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 const plain = {
   PORT: port(3000),
   SANDBOX_PORT: port(4010),
   LOG_LEVEL: z.enum(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`).default('info'),
+  LOG_FORMAT: z.enum(LOG_FORMATS, `must be one of ${LOG_FORMATS.join(', ')}`).default('auto'),
   DATA_DIR: z.string().default('./.data'),
   ADMIN_UI_DIR: z.string().default(DEFAULT_ADMIN_UI_DIR),
   DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgres://user:pass@host:5432/db').optional(),
@@ -262,6 +267,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     port: p.PORT,
     sandboxPort: p.SANDBOX_PORT,
     logLevel: p.LOG_LEVEL,
+    logFormat: p.LOG_FORMAT,
     dataDir,
     adminUiDir: path.resolve(p.ADMIN_UI_DIR ?? DEFAULT_ADMIN_UI_DIR),
     databaseUrl: p.DATABASE_URL ?? null,

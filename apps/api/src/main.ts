@@ -40,7 +40,7 @@ process.umask(0o077);
 
 const config: AppConfig = loadConfigOrExit();
 
-const logger = createLogger(config.logLevel);
+const logger = createLogger(config.logLevel, undefined, config.logFormat);
 logger.info({ config: redactedConfig(config) }, 'starting qbo-sync');
 
 const SANDBOX_SNAPSHOT_FILE = 'sandbox-snapshot.jsonl';

@@ -14,7 +14,9 @@ if (!config.databaseUrl) {
   process.exit(1);
 }
 
-const logger = createLogger(config.logLevel).child({ process: 'worker' });
+const logger = createLogger(config.logLevel, undefined, config.logFormat).child({
+  process: 'worker',
+});
 const database = await openDatabase(config, logger);
 const stop = startRequestLogPruning({
   db: database.db,

@@ -54,6 +54,31 @@ describe('without a service', () => {
     expect(bad.stderr).toMatch(/unknown command 'sink'/);
   });
 
+  it("the container image's entry point runs the same commands (cli, migrate, sandbox)", async () => {
+    const entry = (args: string[], env: Record<string, string>) =>
+      new Promise<Run>((resolve) => {
+        execFile(
+          '/bin/sh',
+          [path.join(ROOT, 'scripts/docker-entry.sh'), ...args],
+          { env: { ...process.env, QBO_SYNC_HOME: ROOT, ...env }, timeout: 120_000 },
+          (err, stdout, stderr) =>
+            resolve({
+              code: err ? (typeof err.code === 'number' ? err.code : -1) : 0,
+              stdout,
+              stderr,
+            }),
+        );
+      });
+    const help = await entry(['cli', '--help'], {});
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('rotate-key');
+    const sandbox = await entry(['sandbox', '--help'], {});
+    expect(sandbox.code).toBe(0);
+    expect(sandbox.stdout).toContain('--verifier-token');
+    const bad = await entry(['cli', 'status', '--nope'], {});
+    expect(bad.code).toBe(2);
+  }, 120_000);
+
   it('migrate creates the embedded database; doctor then finds it migrated and the service down (exit 3 for status)', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'qbo-cli-'));
     const env = { DATA_DIR: dataDir, PORT: String(await freePort()) };

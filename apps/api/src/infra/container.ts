@@ -5,8 +5,9 @@
 import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import pino from 'pino';
+import pretty from 'pino-pretty';
 import type { AppDeps } from '../app.ts';
-import type { AppConfig, IntuitConfig, LogLevel } from '../config.ts';
+import type { AppConfig, IntuitConfig, LogFormat, LogLevel } from '../config.ts';
 import type { Database } from '../db/schema.ts';
 import { AdminAuth } from '../http/admin-auth.ts';
 import { QboApiClient, type QboApiClientDeps } from '../lib/quickbooks/client/api-client.ts';
@@ -84,13 +85,33 @@ export const LOG_REDACT_PATHS = [
   'config.intuit.clientSecret',
 ];
 
-export function createLogger(level: LogLevel, destination?: pino.DestinationStream): pino.Logger {
+/**
+ * JSON lines (for log collectors) unless `format` asks for, or `auto` finds a terminal on
+ * stdout and picks, lines a person reads. Redaction applies before either.
+ */
+export function createLogger(
+  level: LogLevel,
+  destination?: pino.DestinationStream,
+  format: LogFormat = 'auto',
+): pino.Logger {
   const options: pino.LoggerOptions = {
     level,
     base: { service: 'qbo-sync' },
     redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' },
   };
-  return destination ? pino(options, destination) : pino(options);
+  const readable =
+    format === 'pretty' || (format === 'auto' && !destination && process.stdout.isTTY);
+  if (!readable) return destination ? pino(options, destination) : pino(options);
+  return pino(
+    options,
+    pretty({
+      colorize: !destination && process.stdout.isTTY,
+      translateTime: 'SYS:HH:MM:ss',
+      ignore: 'pid,hostname,service',
+      ...(destination ? { destination } : {}),
+      sync: true,
+    }),
+  );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -230,7 +251,7 @@ export async function createContainer(
       'no Intuit configuration: set the INTUIT_* variables or start the embedded sandbox first',
     );
   }
-  const logger = opts.logger ?? createLogger(config.logLevel);
+  const logger = opts.logger ?? createLogger(config.logLevel, undefined, config.logFormat);
   const database = await openDatabase(config, logger);
   let redis: Redis | null = null;
   try {
