@@ -65,6 +65,10 @@ function printStatus(s: StatusResponse): void {
   out(
     `  QBO calls     ${s.api_quota.last_minute.used}/${s.api_quota.last_minute.limit} last minute, ${s.api_quota.last_24h.used} last 24 h`,
   );
+  const cp = s.api_quota.coreplus;
+  out(
+    `  metered reads ${cp.used}/${cp.allowance} this month (forecast ${cp.forecast})${cp.metered ? '' : ', not metered: a sandbox'}${cp.alert ? '  ALERT' : ''}`,
+  );
   const counts = Object.entries(s.entity_counts);
   if (counts.length > 0) out(`  mirror        ${counts.map(([e, n]) => `${e} ${n}`).join(', ')}`);
   if (s.connections.length > 1) {

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import type { MeteringPolicy } from './lib/quickbooks/client/metering.ts';
 import { KEY_ID_PATTERN, type TokenKeyring } from './lib/quickbooks/connection/token-cipher.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -60,7 +61,7 @@ export interface AppConfig {
    */
   sandboxControlToken: string | null;
   intuit: IntuitConfig | null;
-  qbo: { minorVersion: number; requestLogRetentionDays: number };
+  qbo: { minorVersion: number; requestLogRetentionDays: number; metering: MeteringPolicy };
   /** Where generated secrets came from, for the start-up log. */
   secretsSource: { tokenKeyring: 'env' | 'local-secrets'; adminApiToken: 'env' | 'local-secrets' };
 }
@@ -141,6 +142,14 @@ const plain = {
     'QBO ignores minor versions below 75 since 2025-08-01; use 75 or later',
   ),
   QBO_REQUEST_LOG_RETENTION_DAYS: int(30, 1, 3650, 'use 1-3650 days'),
+  QBO_COREPLUS_MONTHLY_ALLOWANCE: int(
+    500_000,
+    1,
+    1_000_000_000,
+    "your Intuit tier's CorePlus calls per month (Builder: 500000)",
+  ),
+  QBO_COREPLUS_ALERT_PERCENT: int(80, 1, 100, 'use 1-100 (% of the monthly allowance)'),
+  QBO_COREPLUS_BACKGROUND_PERCENT: int(90, 1, 100, 'use 1-100 (% of the monthly allowance)'),
   INTUIT_ENVIRONMENT: z
     .enum(['sandbox', 'production'], 'must be "sandbox" or "production"')
     .default('sandbox'),
@@ -279,6 +288,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
     qbo: {
       minorVersion: p.QBO_MINOR_VERSION,
       requestLogRetentionDays: p.QBO_REQUEST_LOG_RETENTION_DAYS,
+      metering: {
+        monthlyAllowance: p.QBO_COREPLUS_MONTHLY_ALLOWANCE,
+        alertPercent: p.QBO_COREPLUS_ALERT_PERCENT,
+        backgroundPercent: p.QBO_COREPLUS_BACKGROUND_PERCENT,
+        // Intuit bills production calls only: any sandbox (embedded, QBO_SANDBOX_URL,
+        // Intuit's own) is counted but not metered.
+        metered: intuit?.environment === 'production' && !intuit.sandboxUrl,
+      },
     },
     secretsSource,
   });

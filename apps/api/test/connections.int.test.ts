@@ -166,6 +166,28 @@ forEachService((env) => {
     expect(m.alerts.refresh_token_expiring).toMatchObject({ active: false, value: null });
   });
 
+  it("/status counts the company's reads of this month (a sandbox's: counted, not metered)", async () => {
+    const company = addCompany(env.sandbox);
+    await connectRealm(env.svc, company.realmId);
+    const q = `?realmId=${company.realmId}`;
+    const before = StatusResponse.parse(
+      (await env.svc.admin('GET', `/api/quickbooks/status${q}`)).body,
+    );
+    for (let i = 0; i < 3; i++) await env.svc.admin('GET', `/api/quickbooks/test-connection${q}`);
+    await env.svc.admin('POST', `/api/quickbooks/refresh${q}`); // OAuth: never metered
+    const after = StatusResponse.parse(
+      (await env.svc.admin('GET', `/api/quickbooks/status${q}`)).body,
+    );
+    const cp = after.api_quota.coreplus;
+    expect(cp.used_by_realm - before.api_quota.coreplus.used_by_realm).toBe(3);
+    expect(cp).toMatchObject({ metered: false, alert: false, allowance: 500_000 });
+    const m = MetricsResponse.parse(
+      (await env.svc.admin('GET', `/api/quickbooks/metrics${q}`)).body,
+    );
+    expect(m.coreplus.used_by_realm).toBe(cp.used_by_realm);
+    expect(m.alerts.coreplus_allowance.message).toMatch(/not metered \(a sandbox\)/);
+  });
+
   it('POST /refresh rotates the tokens and reports the new expiries', async () => {
     const company = addCompany(env.sandbox);
     await connectRealm(env.svc, company.realmId);

@@ -15,11 +15,26 @@ const DAY = 24 * HOUR;
 export const REALM = '9341120941746658368';
 export const OTHER_REALM = '9341120941746650000';
 
+export const coreplus = {
+  metered: true,
+  cycle_start: '2026-02-01T00:00:00.000Z',
+  cycle_end: '2026-03-01T00:00:00.000Z',
+  used: 41_250,
+  used_by_realm: 40_100,
+  allowance: 500_000,
+  forecast: 110_000,
+  alert_percent: 80,
+  alert: false,
+  background_cap: 450_000,
+  background_blocked: false,
+};
+
 const quota = {
   last_minute: { used: 3, limit: 500 },
   last_24h: { used: 812 },
   per_second_limit: 10,
   max_in_flight: 10,
+  coreplus,
 };
 
 export const statusNone = StatusResponse.parse({
@@ -115,6 +130,7 @@ export function metrics(opts: { throttled?: number; needsReauth?: boolean } = {}
   }));
   return MetricsResponse.parse({
     realm_id: REALM,
+    coreplus,
     window: { from: iso(-DAY), to: iso(0), hours: 24 },
     api: {
       calls,
@@ -141,6 +157,7 @@ export function metrics(opts: { throttled?: number; needsReauth?: boolean } = {}
       refresh_token_expiring: alert(false, 14, 99.9, 'the refresh token expires in 99.9 days'),
       throttle_rate_high: alert(throttled / calls > 0.05, 0.05, throttled / calls, 'throttled'),
       webhook_lag_high: alert(false, 900, 0, 'no lag'),
+      coreplus_allowance: alert(false, 80, 8.3, '41250 of 500000 metered read calls used'),
     },
   });
 }

@@ -75,6 +75,37 @@ describe('QuickBooks card', () => {
     );
   });
 
+  it('metered reads: the month so far in the health grid; near the cap, an alert says what stops', async () => {
+    stubApi({
+      'GET /api/quickbooks/status': statusConnected,
+      'GET /api/quickbooks/metrics': metrics(),
+    });
+    renderWithClient(<QuickBooksStatusCard />);
+    const grid = await screen.findByTestId('connection-health');
+    expect(within(grid).getByText('Metered reads this month')).toBeTruthy();
+    expect(within(grid).getByText(/41,250 \/ 500,000/)).toBeTruthy();
+    cleanup();
+
+    const near = {
+      ...statusConnected,
+      api_quota: {
+        ...statusConnected.api_quota,
+        coreplus: {
+          ...statusConnected.api_quota.coreplus,
+          used: 455_000,
+          alert: true,
+          background_blocked: true,
+        },
+      },
+    };
+    stubApi({ 'GET /api/quickbooks/status': near, 'GET /api/quickbooks/metrics': metrics() });
+    renderWithClient(<QuickBooksStatusCard />);
+    const alert = await screen.findByText(/91.0 % of this month's metered QuickBooks reads used/);
+    expect((alert.closest('[data-alert]') as HTMLElement).textContent).toMatch(
+      /Full syncs and reconciliation stopped at 450,000 calls/,
+    );
+  });
+
   it('throttling: the alert’s button opens the request log filtered to 429s', async () => {
     const calls = stubApi({
       'GET /api/quickbooks/status': statusConnected,

@@ -1,6 +1,7 @@
 // GET /metrics: 24-hour health aggregates and the alerts computed from them.
 import { z } from 'zod';
 import { EntityType, Iso, NullableIso, SyncStatus } from './common.ts';
+import { CorePlusUsage } from './status.ts';
 
 const Alert = z.object({
   active: z.boolean(),
@@ -34,6 +35,7 @@ export const MetricsResponse = z.object({
       }),
     ),
   }),
+  coreplus: CorePlusUsage,
   token_refreshes: z.object({
     total: z.number().int(),
     success: z.number().int(),
@@ -64,6 +66,7 @@ export const MetricsResponse = z.object({
     refresh_token_expiring: Alert,
     throttle_rate_high: Alert,
     webhook_lag_high: Alert,
+    coreplus_allowance: Alert,
   }),
 });
 export type MetricsResponse = z.infer<typeof MetricsResponse>;

@@ -31,6 +31,27 @@ export const SyncCursor = z.object({
 });
 export type SyncCursor = z.infer<typeof SyncCursor>;
 
+/** Intuit's monthly metering of read calls (docs/api.md#coreplus-metering). */
+export const CorePlusUsage = z.object({
+  /** False against any sandbox: counted here, never billed by Intuit. */
+  metered: z.boolean(),
+  cycle_start: Iso,
+  cycle_end: Iso,
+  /** Successful CorePlus calls (reads, queries, CDC) this cycle, every company of this app. */
+  used: z.number().int(),
+  /** The calls of the company this answer is about. */
+  used_by_realm: z.number().int(),
+  allowance: z.number().int(),
+  /** `used` continued at this cycle's rate to its end. */
+  forecast: z.number().int(),
+  alert_percent: z.number().int(),
+  alert: z.boolean(),
+  /** Full syncs and reconciliation stop at this many calls, leaving the rest to the application. */
+  background_cap: z.number().int(),
+  background_blocked: z.boolean(),
+});
+export type CorePlusUsage = z.infer<typeof CorePlusUsage>;
+
 export const ApiQuota = z.object({
   /** QBO calls that reached QBO in the last 60 s, against QBO's 500/min per realm. */
   last_minute: z.object({ used: z.number().int(), limit: z.number().int() }),
@@ -38,6 +59,7 @@ export const ApiQuota = z.object({
   /** QBO's other documented limits, for reference. */
   per_second_limit: z.number().int(),
   max_in_flight: z.number().int(),
+  coreplus: CorePlusUsage,
 });
 export type ApiQuota = z.infer<typeof ApiQuota>;
 

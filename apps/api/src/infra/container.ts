@@ -22,6 +22,7 @@ import {
   type RateLimiter,
 } from '../lib/quickbooks/ports.ts';
 import { DbRequestLogSink, pruneExpiredRequestLog } from '../lib/quickbooks/client/request-log.ts';
+import type { MeteringPolicy } from '../lib/quickbooks/client/metering.ts';
 import { TokenCipher, type TokenKeyring } from '../lib/quickbooks/connection/token-cipher.ts';
 import { TokenStore } from '../lib/quickbooks/connection/token-store.ts';
 import {
@@ -129,6 +130,7 @@ export interface ServiceOptions {
   /** Key prefixes for the Redis lock and limiter (tests isolate themselves with these). */
   redisPrefix?: string;
   scopes?: string[];
+  metering?: MeteringPolicy;
   /** Overrides for the QBO client (tests shorten backoff sleeps). */
   apiClient?: Partial<Pick<QboApiClientDeps, 'sleep' | 'maxAttempts' | 'timeoutMs' | 'retry'>>;
 }
@@ -201,6 +203,7 @@ export function buildServices(o: ServiceOptions): Services {
     stateSecret,
     environment: o.intuit.environment,
     scopes,
+    ...(o.metering ? { metering: o.metering } : {}),
   });
   return {
     db: o.db,
@@ -262,6 +265,7 @@ export async function createContainer(
       adminApiToken: config.adminApiToken,
       tokenKeyring: config.tokenKeyring,
       minorVersion: config.qbo.minorVersion,
+      metering: config.qbo.metering,
       logger,
       redis,
     });

@@ -8,6 +8,7 @@
 //   refresh_token_expiring  the refresh token's rolling or hard expiry is within 14 days
 //   throttle_rate_high      more than 5 % of the window's API calls were answered 429
 //   webhook_lag_high        the oldest unprocessed webhook event is older than 15 minutes
+import type { MeteredUsage } from './client/metering.ts';
 import { sql, type Kysely } from 'kysely';
 import {
   QBO_ENTITY_TYPES,
@@ -86,6 +87,7 @@ export interface SyncLag {
 
 export interface HealthMetrics {
   realmId: string | null;
+  coreplus: MeteredUsage;
   window: { from: Date; to: Date; hours: number };
   api: ApiStats;
   tokenRefreshes: RefreshStats;
@@ -96,13 +98,14 @@ export interface HealthMetrics {
     refreshTokenExpiring: Alert;
     throttleRateHigh: Alert;
     webhookLagHigh: Alert;
+    coreplusAllowance: Alert;
   };
 }
 
 export async function computeMetrics(
   db: Kysely<Database>,
   connection: QboConnection | null,
-  opts: { now: number },
+  opts: { now: number; coreplus: MeteredUsage },
 ): Promise<HealthMetrics> {
   const to = new Date(opts.now);
   const from = new Date(opts.now - METRICS_WINDOW_MS);
@@ -150,8 +153,10 @@ export async function computeMetrics(
 
   const needsReauth = connection?.status === 'needs_reauth';
   const T = ALERT_THRESHOLDS;
+  const cp = opts.coreplus;
   return {
     realmId,
+    coreplus: cp,
     window: { from, to, hours: METRICS_WINDOW_MS / HOUR_MS },
     api: {
       calls,
@@ -198,6 +203,16 @@ export async function computeMetrics(
         threshold: T.webhookLagSeconds,
         value: webhooks.lagSeconds,
         message: `the oldest unprocessed webhook event is ${webhooks.lagSeconds} s old (alert above ${T.webhookLagSeconds} s)`,
+      },
+      coreplusAllowance: {
+        active: cp.alert,
+        threshold: cp.alertPercent,
+        value: cp.allowance ? Math.round((cp.used / cp.allowance) * 1000) / 10 : null,
+        message: !cp.metered
+          ? `${cp.used} read calls this month; not metered (a sandbox)`
+          : cp.backgroundBlocked
+            ? `${cp.used} of ${cp.allowance} metered read calls used: full syncs and reconciliation wait for the next month`
+            : `${cp.used} of ${cp.allowance} metered read calls used this month, ${cp.forecast} forecast (alert at ${cp.alertPercent} %)`,
       },
     },
   };

@@ -1,6 +1,7 @@
 // What the connection service returns -> the wire: snake_case fields and ISO 8601 times.
 import type {
   ConnectionSummary,
+  CorePlusUsage,
   DisconnectResponse,
   RefreshResponse,
   StatusResponse,
@@ -14,6 +15,7 @@ import {
   QBO_REQUESTS_PER_MINUTE,
   QBO_REQUESTS_PER_SECOND,
 } from '../../lib/quickbooks/client/limits.ts';
+import type { MeteredUsage } from '../../lib/quickbooks/client/metering.ts';
 import type {
   Disconnected,
   Probe,
@@ -24,7 +26,7 @@ import type {
   TokenExpiries as DomainTokenExpiries,
 } from '../../lib/quickbooks/status.ts';
 
-export function toStatusResponse(s: ConnectionStatus): StatusResponse {
+export function toStatusResponse(s: ConnectionStatus & { coreplus: MeteredUsage }): StatusResponse {
   const c = s.connection;
   return {
     connected: s.connected,
@@ -57,8 +59,25 @@ export function toStatusResponse(s: ConnectionStatus): StatusResponse {
       last_24h: { used: s.apiUsage.lastDay },
       per_second_limit: QBO_REQUESTS_PER_SECOND,
       max_in_flight: QBO_MAX_IN_FLIGHT,
+      coreplus: toCorePlus(s.coreplus, c?.realm_id ?? null),
     },
     connections: s.connections.map(toConnectionSummary),
+  };
+}
+
+export function toCorePlus(u: MeteredUsage, realmId: string | null): CorePlusUsage {
+  return {
+    metered: u.metered,
+    cycle_start: u.cycleStart.toISOString(),
+    cycle_end: u.cycleEnd.toISOString(),
+    used: u.used,
+    used_by_realm: u.byRealm.find((r) => r.realmId === realmId)?.used ?? 0,
+    allowance: u.allowance,
+    forecast: u.forecast,
+    alert_percent: u.alertPercent,
+    alert: u.alert,
+    background_cap: u.backgroundCap,
+    background_blocked: u.backgroundBlocked,
   };
 }
 

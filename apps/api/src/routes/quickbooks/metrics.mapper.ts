@@ -1,12 +1,13 @@
 // Domain health metrics -> the wire: snake_case fields and ISO 8601 times.
 import type { MetricsResponse } from '@qbo-sync/contract';
 import type { HealthMetrics } from '../../lib/quickbooks/metrics.ts';
-import { iso } from './connection.mapper.ts';
+import { iso, toCorePlus } from './connection.mapper.ts';
 
 export function toMetricsResponse(m: HealthMetrics): MetricsResponse {
   const { api, tokenRefreshes: r, webhooks: w, alerts: a } = m;
   return {
     realm_id: m.realmId,
+    coreplus: toCorePlus(m.coreplus, m.realmId),
     window: {
       from: m.window.from.toISOString(),
       to: m.window.to.toISOString(),
@@ -53,6 +54,7 @@ export function toMetricsResponse(m: HealthMetrics): MetricsResponse {
       refresh_token_expiring: a.refreshTokenExpiring,
       throttle_rate_high: a.throttleRateHigh,
       webhook_lag_high: a.webhookLagHigh,
+      coreplus_allowance: a.coreplusAllowance,
     },
   };
 }

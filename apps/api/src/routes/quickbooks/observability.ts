@@ -31,7 +31,10 @@ export const observabilityRoutes: FastifyPluginAsyncZod<QuickBooksRouteDeps> = a
     { ...admin, schema: { querystring: RealmQuery, response: { 200: MetricsResponse } } },
     async (req, reply) => {
       const c = await d.connections.find(req.query.realmId);
-      return reply.send(toMetricsResponse(await computeMetrics(d.db, c, { now: d.clock.now() })));
+      const coreplus = await d.connections.meteredUsage();
+      return reply.send(
+        toMetricsResponse(await computeMetrics(d.db, c, { now: d.clock.now(), coreplus })),
+      );
     },
   );
 };

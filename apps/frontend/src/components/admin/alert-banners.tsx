@@ -2,7 +2,7 @@
 // GET /metrics (rules and thresholds: docs/api.md#alerts) and the connection's status.
 import type { MetricsResponse, StatusResponse } from '@qbo-sync/contract';
 import type { ReactNode } from 'react';
-import { dateTime, percent } from '../../lib/format.ts';
+import { count, dateTime, percent } from '../../lib/format.ts';
 import { ConnectButton } from './connect-panel.tsx';
 
 export interface AlertItem {
@@ -57,6 +57,17 @@ export function activeAlerts(
           Show throttled calls
         </button>
       ),
+    });
+  }
+  const cp = status.api_quota.coreplus;
+  if (cp.alert) {
+    items.push({
+      id: 'coreplus_allowance',
+      tone: cp.background_blocked ? 'bad' : 'warn',
+      title: `${percent(cp.used / cp.allowance)} of this month's metered QuickBooks reads used`,
+      todo: cp.background_blocked
+        ? `Full syncs and reconciliation stopped at ${count(cp.background_cap)} calls so the application keeps its reads; they resume on ${dateTime(cp.cycle_end)}. Past ${count(cp.allowance)} QuickBooks refuses reads until then: raise the Intuit tier or QBO_COREPLUS_MONTHLY_ALLOWANCE if you have one.`
+        : `Forecast for the month: ${count(cp.forecast)} of ${count(cp.allowance)}. Past the allowance QuickBooks refuses reads (data out) until the next cycle; writes continue.`,
     });
   }
   if (a?.webhook_lag_high.active) {

@@ -181,6 +181,16 @@ export function ConnectionHealth({ status }: { status: StatusResponse }) {
         >
           {count(q.last_24h.used)}
         </Field>
+        <Field
+          label="Metered reads this month"
+          hint={
+            q.coreplus.metered
+              ? `Intuit's CorePlus allowance; forecast ${count(q.coreplus.forecast)}`
+              : 'a sandbox: counted, not billed'
+          }
+        >
+          {count(q.coreplus.used)} / {count(q.coreplus.allowance)}
+        </Field>
       </dl>
     </Panel>
   );

@@ -7,6 +7,12 @@
 // read with the new access token (nothing is stored yet), then the connection row and the
 // encrypted tokens are written in one transaction. The name is best effort today: when the
 // read fails the company is still connected and keeps the name it had.
+import {
+  DEFAULT_METERING,
+  meteredUsage,
+  type MeteredUsage,
+  type MeteringPolicy,
+} from '../client/metering.ts';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database, QboConnection, QboEnvironment } from '../../../db/schema.ts';
@@ -62,6 +68,8 @@ export interface ConnectionServiceDeps {
   stateSecret: Buffer;
   environment: QboEnvironment;
   scopes: string[];
+  /** Intuit's monthly read-call allowance and what to do near it. Default: not metered. */
+  metering?: MeteringPolicy;
 }
 
 export type CompleteConnectResult =
@@ -216,9 +224,18 @@ export class ConnectionService {
   }
 
   /** What GET /status shows about the company a request means. */
-  async status(realmId?: string): Promise<ConnectionStatus> {
+  async status(realmId?: string): Promise<ConnectionStatus & { coreplus: MeteredUsage }> {
     const c = await this.find(realmId);
-    return connectionStatus(this.#d.db, c, { now: this.#d.clock.now() });
+    const [status, coreplus] = await Promise.all([
+      connectionStatus(this.#d.db, c, { now: this.#d.clock.now() }),
+      this.meteredUsage(),
+    ]);
+    return { ...status, coreplus };
+  }
+
+  /** This month's metered (CorePlus) read calls against the allowance. */
+  meteredUsage(): Promise<MeteredUsage> {
+    return meteredUsage(this.#d.db, this.#d.metering ?? DEFAULT_METERING, this.#d.clock.now());
   }
 
   /** The name to store: a string or null from CompanyInfo; undefined when it could not be read. */
