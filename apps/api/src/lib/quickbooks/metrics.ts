@@ -9,6 +9,7 @@
 //   throttle_rate_high      more than 5 % of the window's API calls were answered 429
 //   webhook_lag_high        the oldest unprocessed webhook event is older than 15 minutes
 import type { MeteredUsage } from './client/metering.ts';
+import { KEEP_ALIVE_WITHIN_DAYS } from './connection/keep-alive.ts';
 import { sql, type Kysely } from 'kysely';
 import {
   QBO_ENTITY_TYPES,
@@ -22,6 +23,8 @@ import { DAY_MS, HOUR_MS } from './ports.ts';
 export const METRICS_WINDOW_MS = DAY_MS;
 export const ALERT_THRESHOLDS = Object.freeze({
   refreshTokenExpiringDays: 14,
+  /** The grant's 5-year end cannot be extended: warn two months ahead to plan a reconnect. */
+  hardExpiryDays: 60,
   throttleRate: 0.05,
   webhookLagSeconds: 15 * 60,
 });
@@ -131,10 +134,12 @@ export async function computeMetrics(
   const throttleRate = calls ? (api?.throttled ?? 0) / calls : 0;
   const errorRate = calls ? (api?.errors ?? 0) / calls : 0;
 
-  const expiries = [tokens?.refresh_token_expires_at, tokens?.refresh_token_hard_expires_at]
-    .filter((d): d is Date => d instanceof Date)
-    .map((d) => d.getTime());
-  const daysLeft = expiries.length ? (Math.min(...expiries) - opts.now) / DAY_MS : null;
+  const daysTo = (d: Date | null | undefined) =>
+    d instanceof Date ? (d.getTime() - opts.now) / DAY_MS : null;
+  const rollingDays = daysTo(tokens?.refresh_token_expires_at);
+  const hardDays = daysTo(tokens?.refresh_token_hard_expires_at);
+  const known = [rollingDays, hardDays].filter((d): d is number => d !== null);
+  const daysLeft = known.length ? Math.min(...known) : null;
 
   const byEntity = new Map(cursors.map((c) => [c.entity_type, c]));
   const syncLag = QBO_ENTITY_TYPES.map((entity) => {
@@ -184,13 +189,19 @@ export async function computeMetrics(
               : 'no company is connected',
       },
       refreshTokenExpiring: {
-        active: daysLeft !== null && daysLeft < T.refreshTokenExpiringDays,
+        // The daily keep-alive refreshes long before the rolling expiry: reaching 14 days means
+        // it is failing. The hard end is announced 60 days ahead.
+        active:
+          (rollingDays !== null && rollingDays < T.refreshTokenExpiringDays) ||
+          (hardDays !== null && hardDays < T.hardExpiryDays),
         threshold: T.refreshTokenExpiringDays,
         value: daysLeft === null ? null : Math.round(daysLeft * 10) / 10,
         message:
           daysLeft === null
             ? 'no refresh token stored'
-            : `the refresh token expires in ${daysLeft.toFixed(1)} days (alert below ${T.refreshTokenExpiringDays})`,
+            : hardDays !== null && hardDays < T.hardExpiryDays
+              ? `the QuickBooks grant ends for good in ${hardDays.toFixed(1)} days (5 years after consent): reconnect the company before then`
+              : `the refresh token expires in ${daysLeft.toFixed(1)} days (alert below ${T.refreshTokenExpiringDays}; the daily keep-alive refreshes it from ${KEEP_ALIVE_WITHIN_DAYS} days)`,
       },
       throttleRateHigh: {
         active: throttleRate > T.throttleRate,
