@@ -28,6 +28,8 @@ export const CALLBACK_ERROR_CODES = [
   'state_replayed',
   'state_wrong_session',
   'token_exchange_failed',
+  'realm_not_verified',
+  'company_check_failed',
   'internal_error',
 ] as const;
 export type CallbackErrorCode = (typeof CALLBACK_ERROR_CODES)[number];
