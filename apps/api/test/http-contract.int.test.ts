@@ -148,6 +148,37 @@ forEachService((env) => {
     }
   });
 
+  it('the request log answers input the database would refuse with a 400 saying why, never a 500', async () => {
+    const cursor = (at: string, id: string) =>
+      Buffer.from(JSON.stringify([at, id])).toString('base64url');
+    const log = '/api/quickbooks/request-log';
+    const refused: [string, RegExp][] = [
+      [`${log}?from=0000-01-01T00:00:00Z`, /from must be between 0001-01-01/],
+      [`${log}?to=0001-01-01T00:30:00%2B01:00`, /to must be between 0001-01-01/],
+      [`${log}?path=/v3%00x`, /path must not contain the NUL character/],
+      [`${log}?error_code=3200%00`, /error_code must not contain the NUL character/],
+      [`${log}?cursor=${cursor('2026-02-01T00:00:00.000000Z', '9223372036854775808')}`, /cursor/],
+      [`${log}?cursor=${cursor('2026-02-30T00:00:00.000000Z', '1')}`, /cursor/],
+      [`${log}?cursor=${cursor('0000-01-01T00:00:00.000000Z', '1')}`, /cursor/],
+      [`${log}?cursor=a%00b`, /cursor/],
+    ];
+    for (const [path, message] of refused) {
+      const res = await env.svc.admin('GET', path);
+      expect(res.status, path).toBe(400);
+      expect(ErrorResponse.parse(res.body).error.message, path).toMatch(message);
+    }
+    // The edges of what is accepted are answered, not refused.
+    const accepted = [
+      `${log}?from=0001-01-01T00:00:00Z&to=9999-12-31T23:59:59.999Z`,
+      `${log}?cursor=${cursor('2026-02-28T00:00:00.000000Z', '9223372036854775807')}`,
+      `${log}?path=%2Fv3%2Fcompany%2F%25_%5C&error_code=%E2%80%8B`,
+    ];
+    for (const path of accepted) {
+      const res = await env.svc.admin('GET', path);
+      expect(res.status, path).toBe(200);
+    }
+  });
+
   it('the session endpoint refuses a malformed body with a clear message', async () => {
     const post = (body: string, type = 'application/json') =>
       env.svc.fetch('/api/admin/session', {
