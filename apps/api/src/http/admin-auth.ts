@@ -134,7 +134,8 @@ function sameOrigin(req: FastifyRequest): boolean {
   const origin = req.headers.origin;
   if (origin === undefined) return true; // not a browser cross-site request
   try {
-    return new URL(origin).host === req.headers.host;
+    // req.host: the Host the browser used, also behind a trusted proxy (X-Forwarded-Host).
+    return new URL(origin).host === req.host;
   } catch {
     return false;
   }
