@@ -50,6 +50,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       'request',
     );
   });
+  // API answers are per-user state (tokens' expiries, the request log): no cache, shared or
+  // private, may keep them. A route that set its own policy keeps it.
+  app.addHook('onSend', async (_req, reply, payload) => {
+    const type = reply.getHeader('content-type');
+    if (!reply.hasHeader('cache-control') && typeof type === 'string' && /json/i.test(type)) {
+      reply.header('cache-control', 'no-store');
+    }
+    return payload;
+  });
   installErrorHandling(app);
   // Before the routes: the OpenAPI document is collected from them as they are added.
   await registerOpenApi(app);

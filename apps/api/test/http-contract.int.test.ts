@@ -114,6 +114,47 @@ forEachService((env) => {
     expect((await json(res)).error.code).toBe('cross_origin_request');
   });
 
+  it('a cookie-authenticated POST with no Origin is checked against its Referer, and refused with neither', async () => {
+    const browser = await login(env.svc);
+    const post = (headers: Record<string, string>) =>
+      env.svc.fetch(`/api/quickbooks/refresh?realmId=${realmId}`, {
+        method: 'POST',
+        headers,
+        browser,
+      });
+    const bare = await post({});
+    expect(bare.status).toBe(403);
+    expect((await json(bare)).error).toMatchObject({
+      code: 'cross_origin_request',
+      message: expect.stringMatching(/Origin or Referer/),
+    });
+    const evil = await post({ referer: 'https://evil.example/page' });
+    expect(evil.status).toBe(403);
+    expect((await json(evil)).error.message).toMatch(/Referer mismatch/);
+    // From the service's own pages, by Referer or by Origin, the request goes through.
+    expect((await post({ referer: `${env.svc.url}/admin` })).status).toBe(200);
+    expect((await post({ origin: env.svc.url })).status).toBe(200);
+    // Scripts with the bearer token send neither header and need neither.
+    expect((await env.svc.admin('POST', `/api/quickbooks/refresh?realmId=${realmId}`)).status).toBe(
+      200,
+    );
+  });
+
+  it('JSON answers, errors included, carry Cache-Control: no-store', async () => {
+    const browser = await login(env.svc);
+    const answers = [
+      await env.svc.fetch('/api/quickbooks/status', { browser }),
+      await env.svc.fetch(`/api/quickbooks/request-log?realmId=${realmId}`, { browser }),
+      await env.svc.fetch('/api/quickbooks/status'),
+      await env.svc.fetch('/api/quickbooks/status?realmId=bad%20realm', { browser }),
+      await env.svc.fetch('/api/quickbooks/nope', { browser }),
+    ];
+    for (const res of answers) {
+      expect(res.headers.get('content-type'), res.url).toMatch(/^application\/json/);
+      expect(res.headers.get('cache-control'), `${res.status}`).toBe('no-store');
+    }
+  });
+
   it('bad input gets a 4xx naming the field and how to fix it', async () => {
     const cases: [string, string, number, RegExp][] = [
       ['GET', '/api/quickbooks/status?realmId=not%20a%20realm', 400, /realmId/],
