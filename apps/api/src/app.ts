@@ -4,6 +4,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type pino from 'pino';
+import type { TrustProxy } from './config.ts';
 import { installErrorHandling } from './http/errors.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { sanitizeLogPath } from './lib/quickbooks/client/request-log.ts';
@@ -11,8 +12,12 @@ import { registerRoutes, type RouteDeps } from './routes/index.ts';
 
 export interface AppDeps extends RouteDeps {
   logger: pino.Logger;
-  /** Honour X-Forwarded-* (behind a reverse proxy that sets them). Default false. */
-  trustProxy?: boolean;
+  /**
+   * Honour X-Forwarded-For/-Proto/-Host from these peers (TRUST_PROXY, config.ts): behind a
+   * TLS-terminating proxy the session cookie then gets `Secure` and `req.ip` is the client's.
+   * Default false: the headers are ignored, as anyone can send them.
+   */
+  trustProxy?: TrustProxy;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -38,11 +43,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       {
         method: req.method,
         path: sanitizeLogPath(req.url),
+        ip: req.ip,
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime),
       },
       'request',
     );
+  });
+  // API answers are per-user state (tokens' expiries, the request log): no cache, shared or
+  // private, may keep them. A route that set its own policy keeps it.
+  app.addHook('onSend', async (_req, reply, payload) => {
+    const type = reply.getHeader('content-type');
+    if (!reply.hasHeader('cache-control') && typeof type === 'string' && /json/i.test(type)) {
+      reply.header('cache-control', 'no-store');
+    }
+    return payload;
   });
   installErrorHandling(app);
   // Before the routes: the OpenAPI document is collected from them as they are added.

@@ -300,3 +300,33 @@ describe('frozen config and start-up log', () => {
     expect(logged).toContain(config.tokenKeyring.currentKeyId);
   });
 });
+
+describe('TRUST_PROXY', () => {
+  test('unset trusts no proxy; true or a list of addresses are taken as given', () => {
+    expect(loadConfig(external()).trustProxy).toBe(false);
+    const cases: [string, unknown][] = [
+      ['false', false],
+      ['true', true],
+      ['loopback', ['loopback']],
+      ['10.0.0.0/8, 127.0.0.1,::1,fd00::/8', ['10.0.0.0/8', '127.0.0.1', '::1', 'fd00::/8']],
+    ];
+    for (const [value, want] of cases) {
+      expect(loadConfig(external({ TRUST_PROXY: value })).trustProxy, value).toEqual(want);
+    }
+  });
+
+  test('anything else is refused with the forms it takes', () => {
+    for (const value of [
+      'yes',
+      '1',
+      '10.0.0.0/33',
+      '300.1.1.1',
+      'loopback,,',
+      'proxy.example.com',
+    ]) {
+      expect(problemsOf(external({ TRUST_PROXY: value })).get('TRUST_PROXY'), value).toMatch(
+        /must be false, true, or a comma-separated list/,
+      );
+    }
+  });
+});

@@ -3,6 +3,7 @@
 // modes: docs/configuration.md.
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -47,6 +48,13 @@ export interface AppConfig {
   logFormat: LogFormat;
   /** Absolute path. */
   dataDir: string;
+  /**
+   * TRUST_PROXY: which peers may speak for the client through X-Forwarded-For/-Proto/-Host
+   * (Fastify's trustProxy). false: none (the default); true: any peer (only when nothing but
+   * the proxy can reach the port); a list: those addresses/CIDRs or `loopback`, `linklocal`,
+   * `uniquelocal`. No hop count: Fastify 5 refuses to trust one (it cannot check the peer).
+   */
+  trustProxy: TrustProxy;
   /** Absolute path of the built admin page (index.html + assets/), served at /admin. */
   adminUiDir: string;
   databaseUrl: string | null;
@@ -65,6 +73,8 @@ export interface AppConfig {
   /** Where generated secrets came from, for the start-up log. */
   secretsSource: { tokenKeyring: 'env' | 'local-secrets'; adminApiToken: 'env' | 'local-secrets' };
 }
+
+export type TrustProxy = boolean | string[];
 
 export interface ConfigProblem {
   variable: string;
@@ -158,7 +168,39 @@ const plain = {
     'https://api.example.com/api/quickbooks/callback (registered on your Intuit app)',
   ).optional(),
   QBO_SANDBOX_URL: url(['http:', 'https:'], 'http://127.0.0.1:4010').optional(),
+  TRUST_PROXY: z
+    .string()
+    .transform((v, c): TrustProxy => {
+      const parsed = parseTrustProxy(v);
+      if (parsed !== null) return parsed;
+      c.addIssue({
+        code: 'custom',
+        message:
+          'must be false, true, or a comma-separated list of the proxy\'s addresses/CIDRs or loopback, linklocal, uniquelocal (e.g. "loopback,10.0.0.0/8")',
+      });
+      return z.NEVER;
+    })
+    .default(false),
 };
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** TRUST_PROXY's value as Fastify takes it; null when it is none of the accepted forms. */
+export function parseTrustProxy(v: string): TrustProxy | null {
+  const lower = v.trim().toLowerCase();
+  if (lower === 'false' || lower === '0') return false;
+  if (lower === 'true') return true;
+  const list = lower.split(',').map((e) => e.trim());
+  const valid = (entry: string): boolean => {
+    if (PROXY_NAMES.has(entry)) return true;
+    const [address, prefix, extra] = entry.split('/');
+    const family = net.isIP(address ?? '');
+    if (family === 0 || extra !== undefined) return false;
+    if (prefix === undefined) return true;
+    return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+  };
+  return list.length > 0 && list.every(valid) ? list : null;
+}
 
 /** Parses `env` (default `process.env`). Throws `ConfigError` naming every bad variable. */
 export function loadConfig(env: Env = process.env): AppConfig {
@@ -278,6 +320,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     logLevel: p.LOG_LEVEL,
     logFormat: p.LOG_FORMAT,
     dataDir,
+    trustProxy: p.TRUST_PROXY ?? false,
     adminUiDir: path.resolve(p.ADMIN_UI_DIR ?? DEFAULT_ADMIN_UI_DIR),
     databaseUrl: p.DATABASE_URL ?? null,
     redisUrl: p.REDIS_URL ?? null,

@@ -85,7 +85,11 @@ try {
       'the admin page is not built: run `npm run build -w apps/frontend` (npm install does it)',
     );
   }
-  app = await buildApp({ ...appDepsOf(container), adminUiDir: config.adminUiDir });
+  app = await buildApp({
+    ...appDepsOf(container),
+    adminUiDir: config.adminUiDir,
+    trustProxy: config.trustProxy,
+  });
   // Embedded: localhost only (Fastify binds both 127.0.0.1 and ::1, matching the
   // registered http://localhost redirect URI). External: every interface, for containers.
   await app.listen({

@@ -6,6 +6,7 @@ import {
   Browser,
   addCompany,
   connectFlow,
+  connectRealm,
   consent,
   leaks,
   login,
@@ -195,6 +196,64 @@ forEachService((env) => {
     const cb = await env.svc.fetch(bad.toString(), { browser });
     expect(cb.headers.get('location')).toBe('/admin?qbo_error=token_exchange_failed');
     expect((await storedFor(company.realmId)).connections).toHaveLength(0);
+  });
+
+  it('a callback whose realmId was changed to another connected company, or to none at all, is refused and stores nothing', async () => {
+    const a = addCompany(env.sandbox, 'Consenting Co');
+    const b = addCompany(env.sandbox, 'Victim Co');
+    const browser = await login(env.svc);
+    expect((await connectFlow(env.svc, browser, b.realmId)).location).toContain(
+      'qbo_connected=true',
+    );
+    const bBefore = await storedFor(b.realmId);
+    const grantsOf = (realmId: string) =>
+      [...env.sandbox.state.refreshTokens.values()].filter((r) => r.realmId === realmId);
+
+    const nowhere = `9130${Date.now()}`;
+    for (const target of [b.realmId, nowhere]) {
+      const res = await env.svc.fetch('/api/quickbooks/connect', { browser });
+      const { auth_url } = ConnectResponse.parse(await res.json());
+      const c = await consent(auth_url, 'connect', a.realmId);
+      const tampered = new URL(c.callbackUrl);
+      expect(tampered.searchParams.get('realmId')).toBe(a.realmId);
+      tampered.searchParams.set('realmId', target);
+      const cb = await env.svc.fetch(tampered.toString(), { browser });
+      expect(cb.headers.get('location'), target).toBe('/admin?qbo_error=realm_not_verified');
+    }
+
+    // B keeps its row, its tokens (same version, same ciphertext) and its working grant.
+    expect(await storedFor(b.realmId)).toEqual(bBefore);
+    expect(grantsOf(b.realmId).every((r) => !r.revoked)).toBe(true);
+    const probe = await env.svc.fetch(`/api/quickbooks/test-connection?realmId=${b.realmId}`, {
+      browser,
+    });
+    expect(await probe.json()).toMatchObject({ ok: true, company_name: 'Victim Co' });
+    // Neither A (never proved) nor the realm that does not exist became a connection.
+    for (const r of [a.realmId, nowhere]) expect((await storedFor(r)).connections).toEqual([]);
+  });
+
+  it('reconnecting a company revokes the grant it replaces and keeps the new one working', async () => {
+    const company = addCompany(env.sandbox, 'Twice Connected');
+    const browser = await connectRealm(env.svc, company.realmId);
+    const firstGrant = [...env.sandbox.state.refreshTokens.values()].find(
+      (r) => r.realmId === company.realmId,
+    )!;
+    expect(firstGrant.revoked).toBe(false);
+
+    const again = await connectFlow(env.svc, browser, company.realmId);
+    expect(again.location).toContain('qbo_connected=true');
+    const grants = [...env.sandbox.state.refreshTokens.values()].filter(
+      (r) => r.realmId === company.realmId,
+    );
+    expect(grants.filter((r) => r.grantId === firstGrant.grantId).every((r) => r.revoked)).toBe(
+      true,
+    );
+    expect(grants.some((r) => r.grantId !== firstGrant.grantId && !r.revoked)).toBe(true);
+    const probe = await env.svc.fetch(
+      `/api/quickbooks/test-connection?realmId=${company.realmId}`,
+      { browser },
+    );
+    expect(await probe.json()).toMatchObject({ ok: true });
   });
 
   it('no response or log line ever contains a token, code or secret', () => {

@@ -223,6 +223,30 @@ forEachService((env) => {
     expect(status.body.last_refresh.status).toBe('invalid_grant');
   });
 
+  it("after a reconnect /status shows the new grant's refresh state, not the old grant's invalid_grant", async () => {
+    const company = addCompany(env.sandbox, 'Reconnected Co');
+    await connectRealm(env.svc, company.realmId);
+    await control(env.sandbox, 'POST', '/tokens/revoke', { realmId: company.realmId });
+    const dead = await env.svc.admin('POST', `/api/quickbooks/refresh?realmId=${company.realmId}`);
+    expect(dead.body.error.code).toBe('needs_reauth');
+
+    await connectRealm(env.svc, company.realmId);
+    const status = await env.svc.admin('GET', `/api/quickbooks/status?realmId=${company.realmId}`);
+    expect(status.body).toMatchObject({
+      connected: true,
+      needs_reauth: false,
+      status: 'connected',
+      last_refresh: { at: null, status: null, error: null },
+    });
+    const refreshed = await env.svc.admin(
+      'POST',
+      `/api/quickbooks/refresh?realmId=${company.realmId}`,
+    );
+    expect(refreshed.status).toBe(200);
+    const after = await env.svc.admin('GET', `/api/quickbooks/status?realmId=${company.realmId}`);
+    expect(after.body.last_refresh).toMatchObject({ status: 'success', error: null });
+  });
+
   it('GET /test-connection reads CompanyInfo and reports the latency; a QBO outage is reported, not thrown', async () => {
     const company = addCompany(env.sandbox, 'Probe Corp');
     await connectRealm(env.svc, company.realmId);

@@ -114,6 +114,47 @@ forEachService((env) => {
     expect((await json(res)).error.code).toBe('cross_origin_request');
   });
 
+  it('a cookie-authenticated POST with no Origin is checked against its Referer, and refused with neither', async () => {
+    const browser = await login(env.svc);
+    const post = (headers: Record<string, string>) =>
+      env.svc.fetch(`/api/quickbooks/refresh?realmId=${realmId}`, {
+        method: 'POST',
+        headers,
+        browser,
+      });
+    const bare = await post({});
+    expect(bare.status).toBe(403);
+    expect((await json(bare)).error).toMatchObject({
+      code: 'cross_origin_request',
+      message: expect.stringMatching(/Origin or Referer/),
+    });
+    const evil = await post({ referer: 'https://evil.example/page' });
+    expect(evil.status).toBe(403);
+    expect((await json(evil)).error.message).toMatch(/Referer mismatch/);
+    // From the service's own pages, by Referer or by Origin, the request goes through.
+    expect((await post({ referer: `${env.svc.url}/admin` })).status).toBe(200);
+    expect((await post({ origin: env.svc.url })).status).toBe(200);
+    // Scripts with the bearer token send neither header and need neither.
+    expect((await env.svc.admin('POST', `/api/quickbooks/refresh?realmId=${realmId}`)).status).toBe(
+      200,
+    );
+  });
+
+  it('JSON answers, errors included, carry Cache-Control: no-store', async () => {
+    const browser = await login(env.svc);
+    const answers = [
+      await env.svc.fetch('/api/quickbooks/status', { browser }),
+      await env.svc.fetch(`/api/quickbooks/request-log?realmId=${realmId}`, { browser }),
+      await env.svc.fetch('/api/quickbooks/status'),
+      await env.svc.fetch('/api/quickbooks/status?realmId=bad%20realm', { browser }),
+      await env.svc.fetch('/api/quickbooks/nope', { browser }),
+    ];
+    for (const res of answers) {
+      expect(res.headers.get('content-type'), res.url).toMatch(/^application\/json/);
+      expect(res.headers.get('cache-control'), `${res.status}`).toBe('no-store');
+    }
+  });
+
   it('bad input gets a 4xx naming the field and how to fix it', async () => {
     const cases: [string, string, number, RegExp][] = [
       ['GET', '/api/quickbooks/status?realmId=not%20a%20realm', 400, /realmId/],
@@ -145,6 +186,37 @@ forEachService((env) => {
       expect(res.status, `${method} ${path}`).toBe(status);
       const body = ErrorResponse.parse(res.body);
       expect(body.error.message, `${method} ${path}`).toMatch(message);
+    }
+  });
+
+  it('the request log answers input the database would refuse with a 400 saying why, never a 500', async () => {
+    const cursor = (at: string, id: string) =>
+      Buffer.from(JSON.stringify([at, id])).toString('base64url');
+    const log = '/api/quickbooks/request-log';
+    const refused: [string, RegExp][] = [
+      [`${log}?from=0000-01-01T00:00:00Z`, /from must be between 0001-01-01/],
+      [`${log}?to=0001-01-01T00:30:00%2B01:00`, /to must be between 0001-01-01/],
+      [`${log}?path=/v3%00x`, /path must not contain the NUL character/],
+      [`${log}?error_code=3200%00`, /error_code must not contain the NUL character/],
+      [`${log}?cursor=${cursor('2026-02-01T00:00:00.000000Z', '9223372036854775808')}`, /cursor/],
+      [`${log}?cursor=${cursor('2026-02-30T00:00:00.000000Z', '1')}`, /cursor/],
+      [`${log}?cursor=${cursor('0000-01-01T00:00:00.000000Z', '1')}`, /cursor/],
+      [`${log}?cursor=a%00b`, /cursor/],
+    ];
+    for (const [path, message] of refused) {
+      const res = await env.svc.admin('GET', path);
+      expect(res.status, path).toBe(400);
+      expect(ErrorResponse.parse(res.body).error.message, path).toMatch(message);
+    }
+    // The edges of what is accepted are answered, not refused.
+    const accepted = [
+      `${log}?from=0001-01-01T00:00:00Z&to=9999-12-31T23:59:59.999Z`,
+      `${log}?cursor=${cursor('2026-02-28T00:00:00.000000Z', '9223372036854775807')}`,
+      `${log}?path=%2Fv3%2Fcompany%2F%25_%5C&error_code=%E2%80%8B`,
+    ];
+    for (const path of accepted) {
+      const res = await env.svc.admin('GET', path);
+      expect(res.status, path).toBe(200);
     }
   });
 

@@ -10,7 +10,12 @@ import pino from 'pino';
 import { startSandbox, type Sandbox } from 'qbo-sandbox';
 import { afterAll, beforeAll } from 'vitest';
 import { buildApp } from '../src/app.ts';
-import { DEFAULT_ADMIN_UI_DIR, intuitUrls, type IntuitConfig } from '../src/config.ts';
+import {
+  DEFAULT_ADMIN_UI_DIR,
+  intuitUrls,
+  type IntuitConfig,
+  type TrustProxy,
+} from '../src/config.ts';
 import type { Database } from '../src/db/schema.ts';
 import {
   LOG_REDACT_PATHS,
@@ -72,9 +77,15 @@ export interface TestService {
   close(): Promise<void>;
 }
 
+export interface TestServiceOptions {
+  /** TRUST_PROXY as the service would get it (default: none trusted). */
+  trustProxy?: TrustProxy;
+}
+
 export async function startTestService(
   db: Kysely<Database>,
   sandbox: Sandbox,
+  opts: TestServiceOptions = {},
 ): Promise<TestService> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -116,7 +127,11 @@ export async function startTestService(
     apiClient: { sleep: async () => {} },
   });
   // The admin page as npm start serves it (built by npm install, or the build-it-first page).
-  const app = await buildApp({ ...appDepsOf(services), adminUiDir: DEFAULT_ADMIN_UI_DIR });
+  const app = await buildApp({
+    ...appDepsOf(services),
+    adminUiDir: DEFAULT_ADMIN_UI_DIR,
+    ...(opts.trustProxy !== undefined ? { trustProxy: opts.trustProxy } : {}),
+  });
   await app.listen({ port, host: '127.0.0.1' });
 
   const doFetch = async (path: string, init: RequestInit & { browser?: Browser } = {}) => {
@@ -195,7 +210,7 @@ export interface ServiceEnv {
  * `env`'s fields are there inside tests and hooks (declared after this one's, so they run
  * after it).
  */
-export function forEachService(fn: (env: ServiceEnv) => void): void {
+export function forEachService(fn: (env: ServiceEnv) => void, opts: TestServiceOptions = {}): void {
   let sandbox: Sandbox | undefined;
   beforeAll(async () => {
     sandbox = await startTestSandbox();
@@ -206,7 +221,7 @@ export function forEachService(fn: (env: ServiceEnv) => void): void {
   forEachDatabase((t) => {
     let svc: TestService | undefined;
     beforeAll(async () => {
-      svc = await startTestService(t().db, sandbox!);
+      svc = await startTestService(t().db, sandbox!, opts);
     });
     afterAll(async () => {
       await svc?.close();

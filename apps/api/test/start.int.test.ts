@@ -77,6 +77,8 @@ describe('npm start (embedded default)', () => {
       DATA_DIR: dataDir,
       PORT: String(await freePort()),
       SANDBOX_PORT: String(await freePort()),
+      // As behind a TLS-terminating proxy on the same machine.
+      TRUST_PROXY: 'loopback',
     };
   });
   afterAll(async () => {
@@ -99,6 +101,14 @@ describe('npm start (embedded default)', () => {
     // fragment, which browsers never send; no log line carries it.
     expect(running.output()).toContain(`/admin/login#token=${token}`);
     expect(linesWith(running.output(), token)).toEqual([expect.stringMatching(/^ {2}sign in /)]);
+
+    // Through the proxy (https to the browser, plain http to us) the session cookie is Secure.
+    const proxied = await fetch(`${base}/api/admin/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-forwarded-proto': 'https' },
+      body: JSON.stringify({ token }),
+    });
+    expect(proxied.headers.getSetCookie().join('\n')).toMatch(/qbo_admin_session=[^\n]*; Secure/);
 
     // A browser logs in and connects the seeded demo company.
     const browser = new Browser();

@@ -1,7 +1,7 @@
 // Connecting a company and living with the connection: connect, callback, disconnect,
 // refresh and the connection probe.
 import { z } from 'zod';
-import { Iso, NullableIso, RealmId } from './common.ts';
+import { Iso, NullableIso, RealmId, textInput } from './common.ts';
 import { ErrorDetail } from './errors.ts';
 
 export const ConnectResponse = z.object({ auth_url: z.url(), state_expires_at: Iso });
@@ -9,10 +9,10 @@ export type ConnectResponse = z.infer<typeof ConnectResponse>;
 
 /** What Intuit appends to the redirect URI. Extra parameters are tolerated (Intuit may add some). */
 export const CallbackQuery = z.object({
-  code: z.string().max(2048).optional(),
-  state: z.string().max(2048).optional(),
+  code: textInput('code', 2048).optional(),
+  state: textInput('state', 2048).optional(),
   realmId: RealmId.optional(),
-  error: z.string().max(200).optional(),
+  error: textInput('error', 200).optional(),
   error_description: z.string().max(2000).optional(),
 });
 export type CallbackQuery = z.infer<typeof CallbackQuery>;
@@ -28,6 +28,8 @@ export const CALLBACK_ERROR_CODES = [
   'state_replayed',
   'state_wrong_session',
   'token_exchange_failed',
+  'realm_not_verified',
+  'company_check_failed',
   'internal_error',
 ] as const;
 export type CallbackErrorCode = (typeof CALLBACK_ERROR_CODES)[number];

@@ -1,6 +1,6 @@
 // GET /request-log: one row per HTTP attempt to QBO or Intuit's OAuth server.
 import { z } from 'zod';
-import { Iso, RealmId, intString, isoInput } from './common.ts';
+import { Iso, RealmId, intString, isoInput, textInput } from './common.ts';
 
 /**
  * What a row is: a call to the Accounting API, or which call to Intuit's OAuth server
@@ -35,12 +35,16 @@ export const RequestLogQuery = z
       .transform((m) => m.toUpperCase())
       .optional(),
     /** Prefix of the logged path, e.g. `/v3/company/123/query` or `/oauth2`. */
-    path: z.string().min(1).max(500, 'path filter must be at most 500 characters').optional(),
+    path: textInput('path', 500).optional(),
     /** QBO fault code (`3001`) or OAuth error (`invalid_grant`). */
-    error_code: z.string().min(1).max(100).optional(),
+    error_code: textInput('error_code', 100).optional(),
     from: isoInput('from').optional(),
     to: isoInput('to').optional(),
-    cursor: z.string().min(1).max(200).optional(),
+    /** `next_cursor` of the previous page, as it was given. */
+    cursor: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,200}$/, 'cursor must be a next_cursor value as returned')
+      .optional(),
     limit: intString('limit', 1, 500).optional(),
   })
   .refine((q) => !q.from || !q.to || Date.parse(q.from) <= Date.parse(q.to), {

@@ -37,6 +37,25 @@ describe('control API: companies', () => {
     expect((await c.api(`/companyinfo/${realmId}`)).status).toBe(401);
   });
 
+  it("a valid access token sent to another company's URL, or to a realm that does not exist, is refused with 401 as QBO does", async () => {
+    const a = await connect(sandbox.url);
+    const b = await connect(sandbox.url, { clientId: a.clientId, clientSecret: a.clientSecret });
+    for (const realm of [b.realmId, `9341${Date.now()}404`]) {
+      const res = await http(`${sandbox.url}/v3/company/${realm}/companyinfo/${realm}`, {
+        headers: { authorization: `Bearer ${a.accessToken}` },
+      });
+      expect(res.status, realm).toBe(401);
+      expect(res.headers.get('www-authenticate')).toContain('invalid_token');
+      expect(res.body.fault).toMatchObject({
+        type: 'AUTHENTICATION',
+        error: [{ code: '100', message: 'General Authentication Error' }],
+      });
+    }
+    // The token still works for the company it was issued for, and B's own token for B.
+    expect((await a.api(`/companyinfo/${a.realmId}`)).status).toBe(200);
+    expect((await b.api(`/companyinfo/${b.realmId}`)).status).toBe(200);
+  });
+
   it('refuses bad company input with a 400 naming the field', async () => {
     const cases: [unknown, string][] = [
       [{ offsetMinutes: 'x' }, 'offsetMinutes must be an integer'],

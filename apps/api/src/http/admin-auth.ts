@@ -117,12 +117,11 @@ export class AdminAuth {
       );
     }
     // Cookies ride along on cross-site requests; SameSite=Lax already withholds them from
-    // cross-site POSTs, and this refuses any unsafe request whose Origin is another site.
-    if (principal.kind === 'session' && !SAFE_METHODS.has(req.method) && !sameOrigin(req)) {
-      throw new HttpError(
-        'cross_origin_request',
-        'cookie-authenticated requests must come from this service’s own pages (Origin mismatch)',
-      );
+    // cross-site POSTs, and this refuses any unsafe request not shown to come from this
+    // service's own pages: by Origin, or by Referer when a browser sent no Origin.
+    if (principal.kind === 'session' && !SAFE_METHODS.has(req.method)) {
+      const refusal = crossOriginRefusal(req);
+      if (refusal) throw new HttpError('cross_origin_request', refusal);
     }
     req.admin = principal;
   };
@@ -130,13 +129,25 @@ export class AdminAuth {
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-function sameOrigin(req: FastifyRequest): boolean {
-  const origin = req.headers.origin;
-  if (origin === undefined) return true; // not a browser cross-site request
+/** Why a cookie-authenticated unsafe request is refused, or null when it came from our pages. */
+function crossOriginRefusal(req: FastifyRequest): string | null {
+  const { origin, referer } = req.headers;
+  const source = origin ?? referer;
+  if (source === undefined) {
+    return 'cookie-authenticated requests must carry an Origin or Referer header from this service’s own pages (send the bearer token from scripts)';
+  }
+  // req.host: the Host the browser used, also behind a trusted proxy (X-Forwarded-Host).
+  if (hostOf(source) === req.host) return null;
+  return origin !== undefined
+    ? 'cookie-authenticated requests must come from this service’s own pages (Origin mismatch)'
+    : 'cookie-authenticated requests must come from this service’s own pages (Referer mismatch)';
+}
+
+function hostOf(url: string): string | null {
   try {
-    return new URL(origin).host === req.headers.host;
+    return new URL(url).host;
   } catch {
-    return false;
+    return null;
   }
 }
 

@@ -19,6 +19,10 @@ export const CALLBACK_ERROR_MESSAGES: Record<CallbackErrorCode, string> = {
     'The connection was started in another browser or session. Start it from this page, in this browser.',
   token_exchange_failed:
     'QuickBooks refused to issue tokens (the code expired, or the app’s keys are wrong), or could not be reached. Try again.',
+  realm_not_verified:
+    'QuickBooks did not accept the new connection for the company named in its answer (the answer was changed on the way, or the company does not exist). Nothing was stored and existing connections were kept. Start again with Connect QuickBooks.',
+  company_check_failed:
+    'QuickBooks could not be asked to confirm the company just now. Nothing was stored and existing connections were kept. Try again in a minute.',
   internal_error: 'The connection could not be stored. The service log has the details; try again.',
 };
 

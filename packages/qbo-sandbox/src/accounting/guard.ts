@@ -13,7 +13,8 @@ export interface AccountingCaller {
 
 /**
  * Runs before every Accounting API handler, in QBO's order: authentication (401 with the
- * lowercase envelope), authorization for the realm (403), injected faults, then the
+ * lowercase envelope; a token issued for another realm is refused the same way), injected
+ * faults, then the
  * per realm+app limits (429). The limiter's slot is released when the response is sent.
  */
 export async function guardAccounting(
@@ -36,7 +37,7 @@ export async function guardAccounting(
     throw Faults.authenticationFailed(`Token expired: ${new Date(token.expiresAt).toISOString()}`);
   }
   const company = state.companies.get(realmId);
-  if (!company || token.realmId !== realmId) throw Faults.authorizationFailed();
+  if (!company || token.realmId !== realmId) throw Faults.tokenNotForRealm();
   req.qbo = { realmId, clientId: token.clientId };
   await applyInjectedFaults(ctx, req, reply, 'accounting');
   const release = acquireSlot(ctx, { realmId, clientId: token.clientId, kind });

@@ -132,15 +132,26 @@ export const Faults = {
       'auth401',
       { 'www-authenticate': 'Bearer realm="Intuit", error="invalid_token"' },
     ),
-  /** A token for another company, or an app not connected to this one. */
-  authorizationFailed: (): QboFault =>
-    new QboFault(403, 'AuthorizationFault', [
-      {
-        Message: 'message=ApplicationAuthorizationFailed; errorCode=003100; statusCode=403',
-        Detail: 'The application is not authorized to access this company (realm).',
-        code: '3100',
-      },
-    ]),
+  /**
+   * A valid access token sent to another company's URL (or a realm that does not exist):
+   * QBO answers 401 "General Authentication Error", code 100, not 403. Intuit reproduced it
+   * with "the incorrect token/realm combination" (intuit/oauth-jsclient #91, XML form); the
+   * JSON form uses the lowercase envelope of rec error/401 ⚠.
+   */
+  tokenNotForRealm: (): QboFault =>
+    new QboFault(
+      401,
+      'AuthenticationFault',
+      [
+        {
+          Message: 'General Authentication Error',
+          Detail: 'AuthenticationErrorGeneral: SRV-110-Authentication Failure , statusCode: 401',
+          code: '100',
+        },
+      ],
+      'auth401',
+      { 'www-authenticate': 'Bearer realm="Intuit", error="invalid_token"' },
+    ),
   /** quickbooks-ruby too_many_requests_error.xml; the JSON form mirrors it. */
   throttled: (format: 'json' | 'xml' = 'json'): QboFault =>
     new QboFault(

@@ -83,12 +83,12 @@ export const connectionRoutes: FastifyPluginAsyncZod<QuickBooksRouteDeps> = asyn
 
       const realmId = q.realmId;
       try {
-        const done = await d.connections.completeConnect({ code: q.code, realmId }, log);
+        const done = await d.connections.completeConnect({ code: q.code, realmId });
         if (!done.ok) {
           const err = done.error as Error;
           log.warn(
-            { err: { name: err.name, message: err.message }, realmId },
-            'code exchange failed',
+            { err: { name: err.name, message: err.message }, realmId, reason: done.reason },
+            'OAuth callback refused: nothing was stored',
           );
           return fail(done.reason);
         }

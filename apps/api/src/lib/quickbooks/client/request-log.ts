@@ -231,6 +231,22 @@ export class InvalidCursorError extends QuickBooksError {
   override readonly kind: QuickBooksErrorKind = 'invalid_cursor';
 }
 
+/** Postgres bigint's largest value: a larger id would fail the cast, not match no row. */
+const MAX_BIGINT = 9223372036854775807n;
+
+/**
+ * A calendar date Postgres takes: year 0001 or later (it has no year 0) and a day the month
+ * has. JS Date rolls 2026-02-30 over to March 2, so the parse must give the same date back.
+ */
+function isRealInstant(at: string): boolean {
+  const ms = Date.parse(at);
+  return (
+    Number.isFinite(ms) &&
+    at.slice(0, 4) !== '0000' &&
+    new Date(ms).toISOString().slice(0, 19) === at.slice(0, 19)
+  );
+}
+
 function decodeCursor(cursor: string): { at: string; id: string } {
   try {
     const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -238,8 +254,10 @@ function decodeCursor(cursor: string): { at: string; id: string } {
       Array.isArray(v) &&
       typeof v[0] === 'string' &&
       /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(v[0]) &&
+      isRealInstant(v[0]) &&
       typeof v[1] === 'string' &&
-      /^\d{1,19}$/.test(v[1])
+      /^\d{1,19}$/.test(v[1]) &&
+      BigInt(v[1]) <= MAX_BIGINT
     ) {
       return { at: v[0], id: v[1] };
     }

@@ -4,9 +4,16 @@
 // state in oauth-state.ts, tokens in token-store.ts, QBO calls in client/api-client.ts.
 //
 // The callback writes the connection once. The code is exchanged first, then CompanyInfo is
-// read with the new access token (nothing is stored yet), then the connection row and the
-// encrypted tokens are written in one transaction. The name is best effort today: when the
-// read fails the company is still connected and keeps the name it had.
+// read for the callback's realmId with the new access token (nothing is stored yet): the
+// realmId arrives in the browser's query string, where anyone can change it, and only QBO
+// answering for that realm proves the token belongs to it (a token for another company gets
+// 401, docs/qbo-facts.md). When the read fails nothing is stored, so a working connection is
+// never replaced by tokens that do not work. Then the connection row and the encrypted
+// tokens are written in one transaction, and the grant they replace is revoked.
+//
+// A refused grant is not revoked: its company is unknown (the realmId is what failed) and,
+// if it is a company already connected here, revoking could end that working connection.
+// Its access token lapses within the hour and nothing keeps its refresh token.
 import {
   DEFAULT_METERING,
   meteredUsage,
@@ -14,9 +21,9 @@ import {
   type MeteringPolicy,
 } from '../client/metering.ts';
 import type { Kysely } from 'kysely';
-import type { Logger } from 'pino';
 import type { Database, QboConnection, QboEnvironment } from '../../../db/schema.ts';
 import type { QboApiClient } from '../client/api-client.ts';
+import { QboAuthError } from '../client/errors.ts';
 import { countRequestLog } from '../client/request-log.ts';
 import { QuickBooksError, type QuickBooksErrorKind } from '../errors.ts';
 import type { Clock } from '../ports.ts';
@@ -74,8 +81,17 @@ export interface ConnectionServiceDeps {
 
 export type CompleteConnectResult =
   | { ok: true; realmId: string; companyName: string | null }
-  /** Intuit refused the code (expired, used, another app's) or could not be reached. */
-  | { ok: false; reason: 'token_exchange_failed'; error: unknown };
+  /**
+   * token_exchange_failed: Intuit refused the code (expired, used, another app's) or could
+   * not be reached. realm_not_verified: QBO refused the new token for the callback's realm
+   * (a changed realmId, or a company that does not exist). company_check_failed: QBO could
+   * not be asked (outage, throttle): nothing is stored, try again.
+   */
+  | {
+      ok: false;
+      reason: 'token_exchange_failed' | 'realm_not_verified' | 'company_check_failed';
+      error: unknown;
+    };
 
 export interface Disconnected {
   realmId: string;
@@ -156,14 +172,12 @@ export class ConnectionService {
   }
 
   /**
-   * After Intuit's redirect with a code (the state already checked): exchange the code, read
-   * the company's name with the new access token, then store the connection and its tokens
-   * in one write. Throws only when storing fails.
+   * After Intuit's redirect with a code (the state already checked): exchange the code, prove
+   * the realm with a CompanyInfo read using the new access token, then store the connection
+   * and its tokens in one write (revoking the grant they replace). Throws only when storing
+   * fails.
    */
-  async completeConnect(
-    input: { code: string; realmId: string },
-    log: Pick<Logger, 'warn'>,
-  ): Promise<CompleteConnectResult> {
+  async completeConnect(input: { code: string; realmId: string }): Promise<CompleteConnectResult> {
     const { realmId } = input;
     let tokens: TokenSet;
     try {
@@ -171,14 +185,20 @@ export class ConnectionService {
     } catch (error) {
       return { ok: false, reason: 'token_exchange_failed', error };
     }
-    const companyName = await this.#companyName(realmId, tokens, log);
+    let info: Record<string, unknown>;
+    try {
+      info = await this.#d.api.withAccessToken(tokens.accessToken).companyInfo(realmId);
+    } catch (error) {
+      const reason = error instanceof QboAuthError ? 'realm_not_verified' : 'company_check_failed';
+      return { ok: false, reason, error };
+    }
+    const companyName = nameOf(info);
     await this.#d.tokens.saveTokens(realmId, tokens, {
       environment: this.#d.environment,
       scopes: this.#d.scopes,
-      // undefined keeps the name a reconnected company already has
-      ...(companyName !== undefined ? { companyName } : {}),
+      companyName,
     });
-    return { ok: true, realmId, companyName: companyName ?? null };
+    return { ok: true, realmId, companyName };
   }
 
   /** Revokes the grant at Intuit, wipes the tokens, marks the connection disconnected. */
@@ -236,23 +256,6 @@ export class ConnectionService {
   /** This month's metered (CorePlus) read calls against the allowance. */
   meteredUsage(): Promise<MeteredUsage> {
     return meteredUsage(this.#d.db, this.#d.metering ?? DEFAULT_METERING, this.#d.clock.now());
-  }
-
-  /** The name to store: a string or null from CompanyInfo; undefined when it could not be read. */
-  async #companyName(
-    realmId: string,
-    tokens: TokenSet,
-    log: Pick<Logger, 'warn'>,
-  ): Promise<string | null | undefined> {
-    try {
-      return nameOf(await this.#d.api.withAccessToken(tokens.accessToken).companyInfo(realmId));
-    } catch (err) {
-      log.warn(
-        { err: { name: (err as Error).name, message: (err as Error).message }, realmId },
-        'CompanyInfo read failed after connect',
-      );
-      return undefined;
-    }
   }
 }
 

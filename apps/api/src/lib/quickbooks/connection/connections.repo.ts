@@ -47,7 +47,7 @@ export async function listConnections(db: Db): Promise<QboConnection[]> {
 
 /**
  * Records a (re)connected company after a code exchange: a reconnect after needs_reauth
- * or a disconnect clears those marks. Company name, environment and scopes are what the
+ * or a disconnect clears those marks, and the previous grant's last refresh outcome. Company name, environment and scopes are what the
  * callback learned; omitted ones keep their stored values.
  */
 export async function upsertConnection(
@@ -75,6 +75,11 @@ export async function upsertConnection(
         status: 'connected',
         needs_reauth_since: null,
         disconnected_at: null,
+        // The last refresh belonged to the grant this one replaces (often its invalid_grant):
+        // the new grant has not been refreshed yet.
+        last_refresh_at: null,
+        last_refresh_status: null,
+        last_refresh_error: null,
         // connected_at marks the current grant; keep it when the row was already connected
         connected_at: sql<Date>`case when ${eb.ref('qbo_connections.status')} = 'connected'
           then ${eb.ref('qbo_connections.connected_at')} else ${c.now.toISOString()}::timestamptz end`,

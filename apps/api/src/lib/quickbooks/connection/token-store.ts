@@ -132,6 +132,8 @@ export class TokenStore {
   /**
    * Stores a new grant (after /callback): the connection row is written once, with what the
    * callback learned about the company, and becomes `connected` together with its tokens.
+   * The grant it replaces is then revoked at Intuit (best effort): a reconnect must not
+   * leave a second live grant for the company that nothing here would ever use or revoke.
    */
   async saveTokens(
     realmId: string,
@@ -140,10 +142,14 @@ export class TokenStore {
   ): Promise<void> {
     await this.#withLock(realmId, async () => {
       const now = new Date(this.#d.clock.now());
-      await this.#d.db.transaction().execute(async (trx) => {
+      const replaced = await this.#d.db.transaction().execute(async (trx) => {
+        const before = await readConnectionTokens(trx, realmId);
         await upsertConnection(trx, { ...company, realmId, now });
         await putTokens(trx, realmId, this.#encrypt(realmId, tokens, null), now);
+        return before?.tokens ? this.#refreshTokenOf(realmId, before.tokens) : null;
       });
+      if (replaced && replaced !== tokens.refreshToken)
+        await this.#revokeQuietly(realmId, replaced);
     });
     this.#log(realmId).info(
       {
@@ -227,21 +233,8 @@ export class TokenStore {
     const at = await this.#withLock(realmId, async () => {
       const row = await readConnectionTokens(this.#d.db, realmId);
       if (!row) return new Date(this.#d.clock.now());
-      if (row.tokens) {
-        try {
-          const refreshToken = this.#d.cipher.decrypt(
-            row.tokens.refresh_token_ciphertext,
-            ctx(realmId, 'refresh_token'),
-          );
-          // Revoking the refresh token ends the whole grant, access tokens included.
-          await this.#d.oauth.revoke(refreshToken, { realmId });
-        } catch (err) {
-          this.#log(realmId).warn(
-            { err: describe(err) },
-            'revoking at Intuit failed; wiping the tokens anyway',
-          );
-        }
-      }
+      const refreshToken = row.tokens ? this.#refreshTokenOf(realmId, row.tokens) : null;
+      if (refreshToken) await this.#revokeQuietly(realmId, refreshToken);
       const now = new Date(this.#d.clock.now());
       await this.#d.db.transaction().execute(async (trx) => {
         await deleteTokens(trx, realmId);
@@ -377,6 +370,28 @@ export class TokenStore {
       log.error({ err: describe(err) }, 'QuickBooks token refresh failed');
     }
     throw err;
+  }
+
+  /** The stored refresh token in plaintext; null when it no longer decrypts (a lost key). */
+  #refreshTokenOf(realmId: string, t: QboTokens): string | null {
+    try {
+      return this.#d.cipher.decrypt(t.refresh_token_ciphertext, ctx(realmId, 'refresh_token'));
+    } catch (err) {
+      this.#log(realmId).warn({ err: describe(err) }, 'the stored refresh token does not decrypt');
+      return null;
+    }
+  }
+
+  /** Revoking a refresh token ends its whole grant, access tokens included. Never throws. */
+  async #revokeQuietly(realmId: string, refreshToken: string): Promise<void> {
+    try {
+      await this.#d.oauth.revoke(refreshToken, { realmId });
+    } catch (err) {
+      this.#log(realmId).warn(
+        { err: describe(err) },
+        'revoking a grant at Intuit failed; its tokens are no longer kept here',
+      );
+    }
   }
 
   async #withLock<T>(realmId: string, fn: () => Promise<T>): Promise<T> {
