@@ -18,6 +18,7 @@ export const ERROR_STATUS = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   qbo_throttled: 429,
+  too_many_attempts: 429,
   internal_error: 500,
   qbo_error: 502,
   qbo_auth_failed: 502,

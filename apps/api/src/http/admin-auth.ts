@@ -3,6 +3,7 @@
 // Sessions are stateless (HMAC-signed id + expiry): nothing to store, and changing
 // ADMIN_API_TOKEN ends every session because the signing key is derived from it. Logging
 // out clears the browser's cookie; a copied cookie stays valid until it expires (12 h).
+import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { SessionBody, SessionResponse } from '@qbo-sync/contract';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -28,7 +29,13 @@ export interface AdminAuthOptions {
   sessionTtlMs?: number;
   /** Mark cookies `Secure`: `auto` = when the request came over https. */
   secureCookies?: boolean | 'auto';
+  /** Wrong tokens one address may post to /api/admin/session per window before it waits. */
+  loginAttempts?: number;
+  loginWindowMs?: number;
 }
+
+export const DEFAULT_LOGIN_ATTEMPTS = 10;
+export const DEFAULT_LOGIN_WINDOW_MS = 15 * 60_000;
 
 export class AdminAuth {
   readonly #token: Buffer;
@@ -36,13 +43,39 @@ export class AdminAuth {
   readonly #clock: Clock;
   readonly sessionTtlMs: number;
   readonly #secure: boolean | 'auto';
+  /** Wrong login tokens per client address (per process: a slowdown, not an account lock). */
+  readonly #failedLogins: RateLimiterMemory;
 
   constructor(opts: AdminAuthOptions) {
+    const windowSec = Math.ceil((opts.loginWindowMs ?? DEFAULT_LOGIN_WINDOW_MS) / 1000);
+    this.#failedLogins = new RateLimiterMemory({
+      points: opts.loginAttempts ?? DEFAULT_LOGIN_ATTEMPTS,
+      duration: windowSec,
+      blockDuration: windowSec,
+    });
     this.#token = Buffer.from(opts.adminApiToken, 'utf8');
     this.#key = createHmac('sha256', opts.adminApiToken).update('qbo-sync cookie key v1').digest();
     this.#clock = opts.clock;
     this.sessionTtlMs = opts.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
     this.#secure = opts.secureCookies ?? 'auto';
+  }
+
+  /**
+   * Seconds `address` must wait before its next login attempt (0: it may try now). Counted
+   * only from wrong tokens; bearer requests are never slowed.
+   */
+  async loginWaitSeconds(address: string): Promise<number> {
+    const r = await this.#failedLogins.get(address);
+    return r && r.remainingPoints <= 0 && r.msBeforeNext > 0 ? Math.ceil(r.msBeforeNext / 1000) : 0;
+  }
+
+  async recordLogin(address: string, ok: boolean): Promise<void> {
+    if (ok) {
+      await this.#failedLogins.delete(address);
+      return;
+    }
+    // Past the limit consume rejects (and starts the block); the next attempt is refused.
+    await this.#failedLogins.consume(address).catch(() => {});
   }
 
   /** Constant-time comparison that also hides the token's length. */
@@ -219,7 +252,17 @@ export function registerAdminSessionRoutes(app: FastifyInstance, auth: AdminAuth
       schema: { body: SessionBody, response: { 200: SessionResponse } },
     },
     async (req, reply) => {
-      if (!auth.tokenMatches(req.body.token)) {
+      const wait = await auth.loginWaitSeconds(req.ip);
+      if (wait > 0) {
+        reply.header('retry-after', String(wait));
+        throw new HttpError(
+          'too_many_attempts',
+          `too many wrong admin tokens from this address; try again in ${Math.ceil(wait / 60)} minute(s)`,
+        );
+      }
+      const ok = auth.tokenMatches(req.body.token);
+      await auth.recordLogin(req.ip, ok);
+      if (!ok) {
         throw new HttpError('invalid_admin_token', 'that is not this service’s ADMIN_API_TOKEN');
       }
       const s = auth.newSession();
