@@ -21,6 +21,9 @@ import {
   type RateLimiter,
 } from '../lib/quickbooks/ports.ts';
 import { DbRequestLogSink, pruneExpiredRequestLog } from '../lib/quickbooks/client/request-log.ts';
+import type { JobWorker } from '../lib/jobs.ts';
+import type { QboJobs } from '../lib/quickbooks/jobs.ts';
+import { createSyncService, type SyncService } from '../lib/quickbooks/sync/sync.ts';
 import { TokenCipher, type TokenKeyring } from '../lib/quickbooks/connection/token-cipher.ts';
 import { TokenStore } from '../lib/quickbooks/connection/token-store.ts';
 import {
@@ -30,6 +33,7 @@ import {
   pgliteClusterExists,
   type DatabaseHandle,
 } from './db.ts';
+import { createJobs } from './jobs.ts';
 import { createLock } from './lock.ts';
 import { migrate } from './migrate.ts';
 import { createRateLimiter } from './rate-limit.ts';
@@ -104,6 +108,11 @@ export interface ServiceOptions {
   minorVersion: number;
   logger: pino.Logger;
   redis?: Redis | null;
+  /**
+   * A BullMQ-ready connection (`createRedis(url, { purpose: 'bullmq' })`): jobs go through
+   * BullMQ. Null or absent: the in-process runner.
+   */
+  bullmqRedis?: Redis | null;
   clock?: Clock;
   /** Key prefixes for the Redis lock and limiter (tests isolate themselves with these). */
   redisPrefix?: string;
@@ -127,6 +136,9 @@ export interface Services {
   stateSecret: Buffer;
   intuit: IntuitConfig;
   scopes: string[];
+  /** Background jobs: handlers are registered here; entry points call `start()`. */
+  jobs: JobWorker<QboJobs>;
+  sync: SyncService;
 }
 
 export function buildServices(o: ServiceOptions): Services {
@@ -170,6 +182,15 @@ export function buildServices(o: ServiceOptions): Services {
     minorVersion: o.minorVersion,
     ...o.apiClient,
   });
+  const jobs = createJobs<QboJobs>({
+    bullmqConnection: o.bullmqRedis ?? null,
+    lock,
+    clock,
+    prefix: `${prefix}jobs`,
+    onError: (err, job) => log.warn({ err, jobId: job.id, job: job.name }, 'job run failed'),
+  });
+  const sync = createSyncService({ db: o.db, api, clock, logger: log, lock, jobs });
+  sync.register(jobs);
   const stateSecret = deriveOAuthStateSecret(o.tokenKeyring);
   const connections = new ConnectionService({
     db: o.db,
@@ -196,6 +217,8 @@ export function buildServices(o: ServiceOptions): Services {
     stateSecret,
     intuit: o.intuit,
     scopes,
+    jobs,
+    sync,
   };
 }
 
@@ -207,6 +230,7 @@ export function appDepsOf(s: Services): AppDeps {
     logger: s.logger,
     auth: s.auth,
     connections: s.connections,
+    sync: s.sync,
   };
 }
 
@@ -233,8 +257,12 @@ export async function createContainer(
   const logger = opts.logger ?? createLogger(config.logLevel);
   const database = await openDatabase(config, logger);
   let redis: Redis | null = null;
+  let bullmqRedis: Redis | null = null;
   try {
     redis = config.redisUrl ? createRedis(config.redisUrl, { name: 'qbo-sync' }) : null;
+    bullmqRedis = config.redisUrl
+      ? createRedis(config.redisUrl, { name: 'qbo-sync-jobs', purpose: 'bullmq' })
+      : null;
     const services = buildServices({
       db: database.db,
       intuit,
@@ -243,6 +271,7 @@ export async function createContainer(
       minorVersion: config.qbo.minorVersion,
       logger,
       redis,
+      bullmqRedis,
     });
     return {
       ...services,
@@ -250,11 +279,14 @@ export async function createContainer(
       database,
       redis,
       close: async () => {
+        await services.jobs.close();
+        if (bullmqRedis) await closeRedis(bullmqRedis);
         if (redis) await closeRedis(redis);
         await database.close();
       },
     };
   } catch (err) {
+    if (bullmqRedis) await closeRedis(bullmqRedis);
     if (redis) await closeRedis(redis);
     await database.close();
     throw err;
