@@ -96,6 +96,10 @@ try {
     port: config.port,
     host: config.mode === 'embedded' ? 'localhost' : '0.0.0.0',
   });
+  // Background jobs in this process: in-process queue by default, BullMQ with REDIS_URL
+  // (then `npm run worker` processes consume too). Runs a crash left unfinished go first.
+  await container.jobs.start();
+  await container.sync.resumeUnfinished();
   stopPruning = startRequestLogPruning({
     db: container.db,
     retentionDays: config.qbo.requestLogRetentionDays,

@@ -3,7 +3,11 @@
 // sandbox's token endpoint, and leaves the others alone.
 import { expect, it } from 'vitest';
 import { MetricsResponse } from '@qbo-sync/contract';
-import { keepConnectionsAlive } from '../src/lib/quickbooks/connection/keep-alive.ts';
+import {
+  KEEP_ALIVE_JOB,
+  keepConnectionsAlive,
+  scheduleKeepAlive,
+} from '../src/lib/quickbooks/connection/keep-alive.ts';
 import { addCompany, connectRealm, forEachService } from './service-harness.ts';
 
 const DAY = 86_400_000;
@@ -64,5 +68,14 @@ forEachService((env) => {
     );
     expect(hard.alerts.refresh_token_expiring.active).toBe(true);
     expect(hard.alerts.refresh_token_expiring.message).toMatch(/ends for good in 45\.0 days/);
+  });
+
+  it('is scheduled daily at 02:00 UTC through the jobs layer', async () => {
+    const jobs = env.svc.services.jobs;
+    await scheduleKeepAlive(jobs);
+    const entry = (await jobs.scheduled()).find((e) => e.name === KEEP_ALIVE_JOB);
+    expect(entry?.cron).toBe('0 2 * * *');
+    const next = new Date(entry!.next);
+    expect([next.getUTCHours(), next.getUTCMinutes()]).toEqual([2, 0]);
   });
 });

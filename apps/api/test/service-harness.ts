@@ -112,6 +112,9 @@ export async function startTestService(
   const tokenKey = randomBytes(32).toString('hex');
   const tokenKeyring: TokenKeyring = { currentKeyId: 'test', keys: { test: tokenKey } };
   const redis: Redis | null = process.env.REDIS_URL ? createRedis(process.env.REDIS_URL) : null;
+  const bullmqRedis: Redis | null = process.env.REDIS_URL
+    ? createRedis(process.env.REDIS_URL, { purpose: 'bullmq' })
+    : null;
   const clock = new TestClock();
   const services = buildServices({
     db,
@@ -121,6 +124,7 @@ export async function startTestService(
     minorVersion: 75,
     logger,
     redis,
+    bullmqRedis,
     clock,
     redisPrefix: `qbo-sync-test:${randomBytes(6).toString('hex')}:`,
     // Retries happen at once: the tests count attempts, not wall-clock backoff.
@@ -133,6 +137,8 @@ export async function startTestService(
     ...(opts.trustProxy !== undefined ? { trustProxy: opts.trustProxy } : {}),
   });
   await app.listen({ port, host: '127.0.0.1' });
+  // Background jobs run in the test process, as `npm start` runs them (BullMQ with REDIS_URL).
+  await services.jobs.start();
 
   const doFetch = async (path: string, init: RequestInit & { browser?: Browser } = {}) => {
     const { browser, ...rest } = init;
@@ -192,6 +198,8 @@ export async function startTestService(
     },
     close: async () => {
       await app.close();
+      await services.jobs.close(1_000);
+      if (bullmqRedis) await closeRedis(bullmqRedis);
       if (redis) await closeRedis(redis);
     },
   };

@@ -23,6 +23,10 @@ import {
 } from '../lib/quickbooks/ports.ts';
 import { DbRequestLogSink, pruneExpiredRequestLog } from '../lib/quickbooks/client/request-log.ts';
 import type { MeteringPolicy } from '../lib/quickbooks/client/metering.ts';
+import type { JobWorker } from '../lib/jobs.ts';
+import type { QboJobs } from '../lib/quickbooks/jobs.ts';
+import { createSyncService, type SyncService } from '../lib/quickbooks/sync/sync.ts';
+import { registerKeepAlive, scheduleKeepAlive } from '../lib/quickbooks/connection/keep-alive.ts';
 import { TokenCipher, type TokenKeyring } from '../lib/quickbooks/connection/token-cipher.ts';
 import { TokenStore } from '../lib/quickbooks/connection/token-store.ts';
 import {
@@ -32,6 +36,7 @@ import {
   pgliteClusterExists,
   type DatabaseHandle,
 } from './db.ts';
+import { createJobs } from './jobs.ts';
 import { createLock } from './lock.ts';
 import { migrate } from './migrate.ts';
 import { createRateLimiter } from './rate-limit.ts';
@@ -126,6 +131,11 @@ export interface ServiceOptions {
   minorVersion: number;
   logger: pino.Logger;
   redis?: Redis | null;
+  /**
+   * A BullMQ-ready connection (`createRedis(url, { purpose: 'bullmq' })`): jobs go through
+   * BullMQ. Null or absent: the in-process runner.
+   */
+  bullmqRedis?: Redis | null;
   clock?: Clock;
   /** Key prefixes for the Redis lock and limiter (tests isolate themselves with these). */
   redisPrefix?: string;
@@ -150,6 +160,9 @@ export interface Services {
   stateSecret: Buffer;
   intuit: IntuitConfig;
   scopes: string[];
+  /** Background jobs: handlers are registered here; entry points call `start()`. */
+  jobs: JobWorker<QboJobs>;
+  sync: SyncService;
 }
 
 export function buildServices(o: ServiceOptions): Services {
@@ -193,6 +206,16 @@ export function buildServices(o: ServiceOptions): Services {
     minorVersion: o.minorVersion,
     ...o.apiClient,
   });
+  const jobs = createJobs<QboJobs>({
+    bullmqConnection: o.bullmqRedis ?? null,
+    lock,
+    clock,
+    prefix: `${prefix}jobs`,
+    onError: (err, job) => log.warn({ err, jobId: job.id, job: job.name }, 'job run failed'),
+  });
+  const sync = createSyncService({ db: o.db, api, clock, logger: log, lock, jobs });
+  sync.register(jobs);
+  registerKeepAlive(jobs, { db: o.db, tokens, clock, logger: log });
   const stateSecret = deriveOAuthStateSecret(o.tokenKeyring);
   const connections = new ConnectionService({
     db: o.db,
@@ -220,6 +243,8 @@ export function buildServices(o: ServiceOptions): Services {
     stateSecret,
     intuit: o.intuit,
     scopes,
+    jobs,
+    sync,
   };
 }
 
@@ -231,6 +256,7 @@ export function appDepsOf(s: Services): AppDeps {
     logger: s.logger,
     auth: s.auth,
     connections: s.connections,
+    sync: s.sync,
   };
 }
 
@@ -257,8 +283,12 @@ export async function createContainer(
   const logger = opts.logger ?? createLogger(config.logLevel, undefined, config.logFormat);
   const database = await openDatabase(config, logger);
   let redis: Redis | null = null;
+  let bullmqRedis: Redis | null = null;
   try {
     redis = config.redisUrl ? createRedis(config.redisUrl, { name: 'qbo-sync' }) : null;
+    bullmqRedis = config.redisUrl
+      ? createRedis(config.redisUrl, { name: 'qbo-sync-jobs', purpose: 'bullmq' })
+      : null;
     const services = buildServices({
       db: database.db,
       intuit,
@@ -268,18 +298,23 @@ export async function createContainer(
       metering: config.qbo.metering,
       logger,
       redis,
+      bullmqRedis,
     });
+    await scheduleKeepAlive(services.jobs);
     return {
       ...services,
       config,
       database,
       redis,
       close: async () => {
+        await services.jobs.close();
+        if (bullmqRedis) await closeRedis(bullmqRedis);
         if (redis) await closeRedis(redis);
         await database.close();
       },
     };
   } catch (err) {
+    if (bullmqRedis) await closeRedis(bullmqRedis);
     if (redis) await closeRedis(redis);
     await database.close();
     throw err;

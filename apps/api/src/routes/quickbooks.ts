@@ -11,14 +11,17 @@ import type { Database } from '../db/schema.ts';
 import type { AdminAuth } from '../http/admin-auth.ts';
 import type { ConnectionService } from '../lib/quickbooks/connection/connection.service.ts';
 import type { Clock } from '../lib/quickbooks/ports.ts';
+import type { SyncService } from '../lib/quickbooks/sync/sync.ts';
 import { connectionRoutes } from './quickbooks/connection.ts';
 import { observabilityRoutes } from './quickbooks/observability.ts';
+import { syncRoutes } from './quickbooks/sync.ts';
 
 export interface QuickBooksRouteDeps {
   db: Kysely<Database>;
   clock: Clock;
   auth: AdminAuth;
   connections: ConnectionService;
+  sync: SyncService;
   /** Where /callback sends the browser; default `/admin`. */
   adminPath?: string;
 }
@@ -28,4 +31,5 @@ export const QUICKBOOKS_PREFIX = '/api/quickbooks';
 export function registerQuickBooksRoutes(app: FastifyInstance, deps: QuickBooksRouteDeps): void {
   void app.register(connectionRoutes, { ...deps, prefix: QUICKBOOKS_PREFIX });
   void app.register(observabilityRoutes, { ...deps, prefix: QUICKBOOKS_PREFIX });
+  void app.register(syncRoutes, { ...deps, prefix: QUICKBOOKS_PREFIX });
 }

@@ -7,6 +7,8 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../../../db/schema.ts';
+import type { JobWorker } from '../../jobs.ts';
+import type { QboJobs } from '../jobs.ts';
 import type { Clock } from '../ports.ts';
 import type { TokenStore } from './token-store.ts';
 
@@ -28,6 +30,17 @@ export interface KeepAliveResult {
   due: string[];
   refreshed: string[];
   failed: { realmId: string; reason: string }[];
+}
+
+/** Registers the keep-alive pass as a job (its daily schedule: scheduleKeepAlive). */
+export function registerKeepAlive(jobs: JobWorker<QboJobs>, d: KeepAliveDeps): void {
+  jobs.handle(KEEP_ALIVE_JOB, async () => {
+    await keepConnectionsAlive(d);
+  });
+}
+
+export function scheduleKeepAlive(jobs: JobWorker<QboJobs>): Promise<void> {
+  return jobs.schedule(KEEP_ALIVE_JOB, { id: 'keep-alive', cron: KEEP_ALIVE_CRON }, {});
 }
 
 export async function keepConnectionsAlive(

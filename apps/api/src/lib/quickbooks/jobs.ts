@@ -1,0 +1,22 @@
+// The catalogue of QuickBooks background jobs: each name and its payload. Payloads only name
+// work recorded in the database (a sync run, a realm), so a lost or repeated job costs time,
+// never data (lib/jobs.ts).
+export interface SyncJobData {
+  /** The qbo_sync_runs row this job carries out. */
+  runId: string;
+  realmId: string;
+}
+
+export interface DailyReconcileJobData {
+  /** One realm, or every connected realm when absent (the daily schedule). */
+  realmId?: string;
+}
+
+/** The daily pass that refreshes connections near their refresh token's expiry. */
+export type KeepAliveJobData = Record<string, never>;
+
+export interface QboJobs {
+  'qbo.keep-alive': KeepAliveJobData;
+  'qbo.sync': SyncJobData;
+  'qbo.daily-reconcile': DailyReconcileJobData;
+}
