@@ -8,6 +8,7 @@
 import { Command, CommanderError } from 'commander';
 import type { StatusResponse } from '@qbo-sync/contract';
 import { runDoctor, type Check } from './cli/doctor.ts';
+import { runSync } from './cli/sync.ts';
 import {
   ServiceAnswerError,
   ServiceUnreachableError,
@@ -121,6 +122,22 @@ export function buildProgram(): Command {
       out('Open it, then click "Connect QuickBooks" and approve the company on Intuit\'s page.');
       if (cfg.secretsSource.adminApiToken === 'env')
         out('Sign in with the ADMIN_API_TOKEN you set.');
+    });
+
+  program
+    .command('sync')
+    .description('sync the mirror with QuickBooks (incremental by default) and follow it')
+    .option('--full', 'a full sync: every object, and mark what QuickBooks no longer has')
+    .option('--entity <name>', 'one entity: Customer, Invoice, Payment, Vendor, Item or Account')
+    .option('--realm <id>', 'a company other than the connected one')
+    .option('--no-wait', 'ask for the sync and exit without following it')
+    .action(async (o: { full?: boolean; entity?: string; realm?: string; wait: boolean }) => {
+      const run = await runSync(service(config()), {
+        ...o,
+        tty: Boolean(process.stdout.isTTY),
+        out,
+      });
+      if (run?.status === 'error') process.exitCode = EXIT.problem;
     });
 
   program

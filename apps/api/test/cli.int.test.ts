@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { reEncryptAllTokens } from '../src/lib/quickbooks/connection/key-rotation.ts';
 import { TokenCipher } from '../src/lib/quickbooks/connection/token-cipher.ts';
 import { addCompany, connectRealm, forEachService, freePort } from './service-harness.ts';
+import { seededRealm } from './sync-helpers.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = path.join(ROOT, 'apps/api/bin/qbo-sync.js');
@@ -136,6 +137,31 @@ forEachService((env) => {
     expect(doctor.stdout).toMatch(
       /ok\s+company O'Brien & Sons Landscaping .*connected; refresh token valid \d+ more days/,
     );
+  }, 120_000);
+
+  it('sync --full follows the run to its end and prints what the mirror holds', async () => {
+    const { realmId } = await seededRealm(env.svc, env.sandbox, 60);
+    const company = { realmId };
+    const r = await cli(
+      ['sync', '--full', '--entity', 'Customer', '--realm', company.realmId],
+      against(),
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/full sync of Customer for realm \d+: job /);
+    const live = await env.db
+      .selectFrom('qbo_customers')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('realm_id', '=', company.realmId)
+      .where('is_deleted', '=', false)
+      .executeTakeFirstOrThrow();
+    expect(Number(live.n)).toBeGreaterThan(0);
+    expect(r.stdout).toContain(`Customer ${live.n} in the mirror`);
+    expect(r.stdout).toContain('sync finished');
+
+    const bad = await cli(['sync', '--entity', 'Bill'], against());
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/400 invalid_request/);
   }, 120_000);
 
   it('a wrong admin token exits 2 and says what the service answered', async () => {
