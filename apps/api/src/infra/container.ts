@@ -30,6 +30,7 @@ import {
   pgliteClusterExists,
   type DatabaseHandle,
 } from './db.ts';
+import { createReadinessCheck, type ReadinessCheck } from './health.ts';
 import { createLock } from './lock.ts';
 import { migrate } from './migrate.ts';
 import { createRateLimiter } from './rate-limit.ts';
@@ -127,6 +128,7 @@ export interface Services {
   stateSecret: Buffer;
   intuit: IntuitConfig;
   scopes: string[];
+  readiness: ReadinessCheck;
 }
 
 export function buildServices(o: ServiceOptions): Services {
@@ -196,6 +198,7 @@ export function buildServices(o: ServiceOptions): Services {
     stateSecret,
     intuit: o.intuit,
     scopes,
+    readiness: createReadinessCheck({ db: o.db, redis }),
   };
 }
 
@@ -207,6 +210,7 @@ export function appDepsOf(s: Services): AppDeps {
     logger: s.logger,
     auth: s.auth,
     connections: s.connections,
+    readiness: s.readiness,
   };
 }
 
