@@ -299,8 +299,10 @@ export async function openDatabase(
 
 /**
  * Deletes qbo_request_log rows older than the retention period now and then every
- * `intervalMs` (default hourly). Returns a stop function. Until the jobs layer exists this
- * is a timer; each process running it deletes the same rows, which is harmless.
+ * `intervalMs` (default hourly). Returns a stop function: it starts no further pass and
+ * resolves once a pass in flight has finished, so a shutdown closes the pool after it, not
+ * under it. Until the jobs layer exists this is a timer; each process running it deletes
+ * the same rows, which is harmless.
  */
 export function startRequestLogPruning(o: {
   db: Kysely<Database>;
@@ -308,11 +310,12 @@ export function startRequestLogPruning(o: {
   logger: pino.Logger;
   clock?: Clock;
   intervalMs?: number;
-}): () => void {
+}): () => Promise<void> {
   const clock = o.clock ?? systemClock;
   let running: Promise<void> | null = null;
+  let stopped = false;
   const run = () => {
-    if (running) return;
+    if (running || stopped) return;
     running = pruneExpiredRequestLog(o.db, { retentionDays: o.retentionDays, nowMs: clock.now() })
       .then((n) => {
         if (n > 0)
@@ -326,5 +329,20 @@ export function startRequestLogPruning(o: {
   run();
   const timer = setInterval(run, o.intervalMs ?? HOUR_MS);
   timer.unref();
-  return () => clearInterval(timer);
+  return async () => {
+    stopped = true;
+    clearInterval(timer);
+    await running;
+  };
+}
+
+/** How long a shutdown may take before the process exits anyway (code 1). */
+export const SHUTDOWN_GRACE_MS = 15_000;
+
+/** Exits with code 1 after `ms` unless the process has ended by then (the timer is unref'd). */
+export function forceExitAfter(ms: number, onTimeout: () => void): void {
+  setTimeout(() => {
+    onTimeout();
+    process.exit(1);
+  }, ms).unref();
 }
