@@ -32,6 +32,7 @@ import {
 } from './db.ts';
 import { createReadinessCheck, type ReadinessCheck } from './health.ts';
 import { createLock } from './lock.ts';
+import { QboPrometheus } from './prometheus.ts';
 import { migrate } from './migrate.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { closeRedis, createRedis } from './redis.ts';
@@ -129,6 +130,7 @@ export interface Services {
   intuit: IntuitConfig;
   scopes: string[];
   readiness: ReadinessCheck;
+  prometheus: QboPrometheus;
 }
 
 export function buildServices(o: ServiceOptions): Services {
@@ -143,7 +145,11 @@ export function buildServices(o: ServiceOptions): Services {
 
   // Every HTTP attempt, to the Accounting API or to Intuit's OAuth server, becomes a
   // qbo_request_log row through the one sink; each says what kind of call it was.
-  const requestLog = new DbRequestLogSink(o.db, log.child({ component: 'request-log' }));
+  // Prometheus counts each attempt as it is logged (infra/prometheus.ts).
+  const prometheus = new QboPrometheus();
+  const requestLog = prometheus.wrap(
+    new DbRequestLogSink(o.db, log.child({ component: 'request-log' })),
+  );
   const oauth = new QboOAuth({
     clientId: o.intuit.clientId,
     clientSecret: o.intuit.clientSecret,
@@ -199,6 +205,7 @@ export function buildServices(o: ServiceOptions): Services {
     intuit: o.intuit,
     scopes,
     readiness: createReadinessCheck({ db: o.db, redis }),
+    prometheus,
   };
 }
 
@@ -211,6 +218,7 @@ export function appDepsOf(s: Services): AppDeps {
     auth: s.auth,
     connections: s.connections,
     readiness: s.readiness,
+    prometheus: s.prometheus,
   };
 }
 
