@@ -22,9 +22,11 @@ import {
 import { buildApp } from './app.ts';
 import { adminUiBuilt } from './http/admin-ui.ts';
 import {
+  SHUTDOWN_GRACE_MS,
   appDepsOf,
   createContainer,
   createLogger,
+  forceExitAfter,
   startRequestLogPruning,
   type Container,
 } from './infra/container.ts';
@@ -48,12 +50,23 @@ const SANDBOX_SNAPSHOT_FILE = 'sandbox-snapshot.jsonl';
 let sandbox: Sandbox | null = null;
 let container: Container | null = null;
 let app: FastifyInstance | null = null;
-let stopPruning: (() => void) | null = null;
+let stopPruning: (() => Promise<void>) | null = null;
 
+// SIGTERM/SIGINT: stop taking requests (Fastify answers 503 to new ones while in-flight
+// requests finish), let a request-log pass in flight finish, close the pools, then the
+// sandbox. A shutdown that hangs ends after SHUTDOWN_GRACE_MS with exit code 1; a second
+// signal ends it at once.
+let stopping = false;
 async function shutdown(code: number): Promise<never> {
+  if (stopping) {
+    logger.warn('second signal: exiting now');
+    process.exit(1);
+  }
+  stopping = true;
   if (app) logger.info('stopping…');
-  stopPruning?.();
+  forceExitAfter(SHUTDOWN_GRACE_MS, () => logger.error('shutdown timed out; exiting'));
   await app?.close().catch(() => {});
+  await stopPruning?.();
   await container?.close().catch(() => {});
   // The sandbox writes its snapshot as its state changes; closing writes the last changes.
   await sandbox?.close().catch(() => {});
@@ -63,8 +76,8 @@ async function shutdown(code: number): Promise<never> {
   }
   process.exit(code);
 }
-process.once('SIGINT', () => void shutdown(0));
-process.once('SIGTERM', () => void shutdown(0));
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
 
 try {
   // Used by the embedded sandbox and by PGlite; with an external QBO and Postgres, not at all.

@@ -5,7 +5,13 @@
 // hourly. In the embedded default `npm start` does all of this in-process (PGlite allows one
 // process per data directory).
 import { loadConfigOrExit, type AppConfig } from './config.ts';
-import { createContainer, createLogger, startRequestLogPruning } from './infra/container.ts';
+import {
+  SHUTDOWN_GRACE_MS,
+  createContainer,
+  createLogger,
+  forceExitAfter,
+  startRequestLogPruning,
+} from './infra/container.ts';
 
 const config: AppConfig = loadConfigOrExit();
 const refuse = (why: string): never => {
@@ -44,12 +50,27 @@ logger.info(
   'worker started: background jobs, request-log pruning hourly',
 );
 
-const shutdown = async (): Promise<void> => {
-  stop();
-  await container.close().catch(() => {});
+// SIGTERM/SIGINT: start no new work, let the pass in flight finish, close the pool, exit 0.
+// A shutdown that hangs (a dead database) ends after SHUTDOWN_GRACE_MS with exit code 1,
+// and a second signal ends it at once.
+let stopping = false;
+const shutdown = async (signal: string): Promise<void> => {
+  if (stopping) {
+    logger.warn({ signal }, 'second signal: exiting now');
+    process.exit(1);
+  }
+  stopping = true;
+  logger.info({ signal }, 'worker stopping…');
+  forceExitAfter(SHUTDOWN_GRACE_MS, () => logger.error('worker shutdown timed out; exiting'));
+  await stop();
+  // Jobs in flight get their grace period, then are handed back; pools close after them.
+  await container
+    .close()
+    .catch((err: unknown) => logger.warn({ err }, 'closing the container failed'));
+  logger.info('worker stopped');
   process.exit(0);
 };
-process.once('SIGINT', () => void shutdown());
-process.once('SIGTERM', () => void shutdown());
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
 // The timers are unref'd; this keeps the process alive until a signal.
 setInterval(() => {}, 1 << 30);

@@ -102,6 +102,12 @@ describe('npm start (embedded default)', () => {
     expect(running.output()).toContain(`/admin/login#token=${token}`);
     expect(linesWith(running.output(), token)).toEqual([expect.stringMatching(/^ {2}sign in /)]);
 
+    // What an orchestrator probes: alive, and ready (database answers, migrations applied).
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${base}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ ready: true, checks: { redis: null } });
+
     // Through the proxy (https to the browser, plain http to us) the session cookie is Secure.
     const proxied = await fetch(`${base}/api/admin/session`, {
       method: 'POST',

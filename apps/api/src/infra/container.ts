@@ -37,7 +37,9 @@ import {
   type DatabaseHandle,
 } from './db.ts';
 import { createJobs } from './jobs.ts';
+import { createReadinessCheck, type ReadinessCheck } from './health.ts';
 import { createLock } from './lock.ts';
+import { QboPrometheus } from './prometheus.ts';
 import { migrate } from './migrate.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { closeRedis, createRedis } from './redis.ts';
@@ -163,6 +165,8 @@ export interface Services {
   /** Background jobs: handlers are registered here; entry points call `start()`. */
   jobs: JobWorker<QboJobs>;
   sync: SyncService;
+  readiness: ReadinessCheck;
+  prometheus: QboPrometheus;
 }
 
 export function buildServices(o: ServiceOptions): Services {
@@ -177,7 +181,11 @@ export function buildServices(o: ServiceOptions): Services {
 
   // Every HTTP attempt, to the Accounting API or to Intuit's OAuth server, becomes a
   // qbo_request_log row through the one sink; each says what kind of call it was.
-  const requestLog = new DbRequestLogSink(o.db, log.child({ component: 'request-log' }));
+  // Prometheus counts each attempt as it is logged (infra/prometheus.ts).
+  const prometheus = new QboPrometheus();
+  const requestLog = prometheus.wrap(
+    new DbRequestLogSink(o.db, log.child({ component: 'request-log' })),
+  );
   const oauth = new QboOAuth({
     clientId: o.intuit.clientId,
     clientSecret: o.intuit.clientSecret,
@@ -245,6 +253,8 @@ export function buildServices(o: ServiceOptions): Services {
     scopes,
     jobs,
     sync,
+    readiness: createReadinessCheck({ db: o.db, redis }),
+    prometheus,
   };
 }
 
@@ -257,6 +267,8 @@ export function appDepsOf(s: Services): AppDeps {
     auth: s.auth,
     connections: s.connections,
     sync: s.sync,
+    readiness: s.readiness,
+    prometheus: s.prometheus,
   };
 }
 
@@ -355,8 +367,10 @@ export async function openDatabase(
 
 /**
  * Deletes qbo_request_log rows older than the retention period now and then every
- * `intervalMs` (default hourly). Returns a stop function. Until the jobs layer exists this
- * is a timer; each process running it deletes the same rows, which is harmless.
+ * `intervalMs` (default hourly). Returns a stop function: it starts no further pass and
+ * resolves once a pass in flight has finished, so a shutdown closes the pool after it, not
+ * under it. Until the jobs layer exists this is a timer; each process running it deletes
+ * the same rows, which is harmless.
  */
 export function startRequestLogPruning(o: {
   db: Kysely<Database>;
@@ -364,11 +378,12 @@ export function startRequestLogPruning(o: {
   logger: pino.Logger;
   clock?: Clock;
   intervalMs?: number;
-}): () => void {
+}): () => Promise<void> {
   const clock = o.clock ?? systemClock;
   let running: Promise<void> | null = null;
+  let stopped = false;
   const run = () => {
-    if (running) return;
+    if (running || stopped) return;
     running = pruneExpiredRequestLog(o.db, { retentionDays: o.retentionDays, nowMs: clock.now() })
       .then((n) => {
         if (n > 0)
@@ -382,5 +397,20 @@ export function startRequestLogPruning(o: {
   run();
   const timer = setInterval(run, o.intervalMs ?? HOUR_MS);
   timer.unref();
-  return () => clearInterval(timer);
+  return async () => {
+    stopped = true;
+    clearInterval(timer);
+    await running;
+  };
+}
+
+/** How long a shutdown may take before the process exits anyway (code 1). */
+export const SHUTDOWN_GRACE_MS = 15_000;
+
+/** Exits with code 1 after `ms` unless the process has ended by then (the timer is unref'd). */
+export function forceExitAfter(ms: number, onTimeout: () => void): void {
+  setTimeout(() => {
+    onTimeout();
+    process.exit(1);
+  }, ms).unref();
 }

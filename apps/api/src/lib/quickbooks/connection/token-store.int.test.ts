@@ -45,7 +45,11 @@ forEachDatabase((t, kind) => {
     store: TokenStore;
     logs: string[];
     alerts: ReauthAlert[];
-    storeWith(o: { lock: Lock; db?: Kysely<Database> }): TokenStore;
+    storeWith(o: {
+      lock: Lock;
+      db?: Kysely<Database>;
+      oauth?: Pick<QboOAuth, 'refresh' | 'revoke'>;
+    }): TokenStore;
   }
 
   /** A company connected through the consent page, code exchange and saveTokens. */
@@ -66,12 +70,12 @@ forEachDatabase((t, kind) => {
         },
       },
     );
-    const storeWith = (o: { lock: Lock; db?: Kysely<Database> }) =>
+    const storeWith: Connected['storeWith'] = (o) =>
       new TokenStore({
         db: o.db ?? db,
         cipher,
         lock: o.lock,
-        oauth,
+        oauth: o.oauth ?? oauth,
         clock: systemClock,
         logger,
       });
@@ -170,6 +174,45 @@ forEachDatabase((t, kind) => {
       }
     });
   }
+
+  it('a refresh holder that stalls past its lease cannot overwrite the tokens the next holder stored', async () => {
+    const c = await connect();
+    // The stale holder's call to Intuit is held until the next holder has finished: as when
+    // its lease ran out mid-refresh and another process took the lock (its own lock here).
+    let entered!: () => void;
+    const inFlight = new Promise<void>((r) => (entered = r));
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const stale = c.storeWith({
+      lock: new MemoryLock(),
+      oauth: {
+        refresh: async (refreshToken, ctx) => {
+          entered();
+          await held;
+          return c.oauth.refresh(refreshToken, ctx);
+        },
+        revoke: (token, ctx) => c.oauth.revoke(token, ctx),
+      },
+    });
+    const before = await tokenRow(c.realmId);
+    const staleRefresh = stale.refresh(c.realmId, { force: true, reason: 'test' });
+    await inFlight;
+
+    expect(await c.store.refresh(c.realmId, { force: true, reason: 'test' })).toBe('refreshed');
+    const newer = await tokenRow(c.realmId);
+    expect(BigInt(newer.version) - BigInt(before.version)).toBe(1n);
+
+    release();
+    // Intuit answered the stale holder too (the old refresh token is within its grace), but
+    // the compare-and-set on the row's version refuses its write.
+    expect(await staleRefresh).toBe('already_fresh');
+    expect(await tokenRow(c.realmId)).toEqual(newer);
+    expect(
+      c.logs.some((l) => l.includes('another process stored tokens during this refresh')),
+    ).toBe(true);
+    // What is stored still works: the next refresh uses the newer holder's refresh token.
+    expect(await c.store.refresh(c.realmId, { force: true, reason: 'test' })).toBe('refreshed');
+  });
 
   it('a refresh whose answer is lost does not strand the connection: the next attempt succeeds', async () => {
     const c = await connect();

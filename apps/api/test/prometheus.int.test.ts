@@ -1,0 +1,48 @@
+// GET /metrics/prometheus as a scraper reads it: QBO calls by realm, status and code, their
+// latency, throttles and token refreshes, fed by the same attempts the request log records.
+import { expect, it } from 'vitest';
+import { addCompany, connectRealm, control, forEachService } from './service-harness.ts';
+
+forEachService((env) => {
+  it('counts QBO calls by realm, status and code, throttles and refreshes, for an authenticated scraper', async () => {
+    const company = addCompany(env.sandbox, 'Scraped Co');
+    const realm = company.realmId;
+    await connectRealm(env.svc, realm);
+    await control(env.sandbox, 'POST', '/faults', {
+      kind: 'throttle',
+      surface: 'accounting',
+      realmId: realm,
+      count: 1,
+    });
+    // One throttled attempt, then the client's retry succeeds.
+    expect(
+      (await env.svc.admin('GET', `/api/quickbooks/test-connection?realmId=${realm}`)).body,
+    ).toMatchObject({ ok: true });
+    expect((await env.svc.admin('POST', `/api/quickbooks/refresh?realmId=${realm}`)).status).toBe(
+      200,
+    );
+
+    expect((await env.svc.fetch('/metrics/prometheus')).status).toBe(401);
+    const res = await env.svc.fetch('/metrics/prometheus', {
+      headers: { authorization: `Bearer ${env.svc.adminToken}` },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    const value = (metric: string, labels: string) => {
+      const line = text.split('\n').find((l) => l.startsWith(`${metric}{${labels}}`));
+      return line === undefined ? undefined : Number(line.split(' ').at(-1));
+    };
+    const r = `realm_id="${realm}"`;
+    // The callback's proof of the realm and the probe's retry: two 200s; the throttle: one 429.
+    expect(value('qbo_requests_total', `${r},kind="accounting",status="200",code=""`)).toBe(2);
+    expect(value('qbo_requests_total', `${r},kind="accounting",status="429",code="3001"`)).toBe(1);
+    expect(value('qbo_throttled_total', r)).toBe(1);
+    expect(value('qbo_token_refreshes_total', `${r},outcome="success"`)).toBe(1);
+    expect(
+      value('qbo_requests_total', `${r},kind="oauth_token_exchange",status="200",code=""`),
+    ).toBe(1);
+    expect(text).toContain('qbo_request_duration_seconds_bucket{le="0.025",kind="accounting"');
+    expect(text).toContain('process_cpu_user_seconds_total');
+  });
+});
