@@ -18,15 +18,25 @@ forEachDatabase((t) => {
 
   it('a migration not yet applied makes the process not ready and is named', async () => {
     const last = (await readMigrations()).at(-1)!.name;
-    await sql`delete from schema_migrations where name = ${last}`.execute(t().db);
-    const r = await createReadinessCheck({ db: t().db, redis: null })();
-    expect(r.ready).toBe(false);
-    expect(r.checks.migrations).toEqual({
-      ok: false,
-      error: '1 migration(s) not applied',
-      pending: [last],
-    });
-    expect(r.checks.database.ok).toBe(true);
+    // Set aside and put back: the other tests of this file share the database.
+    const removed = await sql<{ name: string; checksum: string; applied_at: Date }>`
+      delete from schema_migrations where name = ${last}
+      returning name, checksum, applied_at`.execute(t().db);
+    try {
+      const r = await createReadinessCheck({ db: t().db, redis: null })();
+      expect(r.ready).toBe(false);
+      expect(r.checks.migrations).toEqual({
+        ok: false,
+        error: '1 migration(s) not applied',
+        pending: [last],
+      });
+      expect(r.checks.database.ok).toBe(true);
+    } finally {
+      for (const m of removed.rows) {
+        await sql`insert into schema_migrations (name, checksum, applied_at)
+          values (${m.name}, ${m.checksum}, ${m.applied_at})`.execute(t().db);
+      }
+    }
   });
 
   it('a Redis that does not answer makes the process not ready, within the bound', async () => {
