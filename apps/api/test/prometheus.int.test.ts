@@ -2,6 +2,7 @@
 // latency, throttles and token refreshes, fed by the same attempts the request log records.
 import { expect, it } from 'vitest';
 import { addCompany, connectRealm, control, forEachService } from './service-harness.ts';
+import { seededRealm } from './sync-helpers.ts';
 
 forEachService((env) => {
   it('counts QBO calls by realm, status and code, throttles and refreshes, for an authenticated scraper', async () => {
@@ -44,5 +45,44 @@ forEachService((env) => {
     ).toBe(1);
     expect(text).toContain('qbo_request_duration_seconds_bucket{le="0.025",kind="accounting"');
     expect(text).toContain('process_cpu_user_seconds_total');
+  });
+
+  it('exports the state an operator watches: mirror rows and drift, queues, webhook backlog, metered reads', async () => {
+    const { realmId } = await seededRealm(env.svc, env.sandbox, 60);
+    const accepted = await env.svc.admin('POST', '/api/quickbooks/sync/full', {
+      realm_id: realmId,
+      entity: 'Customer',
+    });
+    expect(accepted.status).toBe(202);
+    // The run ends in the database; poll its status as the admin page does.
+    for (let i = 0; i < 100; i++) {
+      const s = await env.svc.admin('GET', `/api/quickbooks/sync/status?realmId=${realmId}`);
+      if (s.body.realms[0]?.last_run?.status === 'success') break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const mirrored = await env.db
+      .selectFrom('qbo_customers')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('realm_id', '=', realmId)
+      .where('is_deleted', '=', false)
+      .executeTakeFirstOrThrow();
+
+    const text = await (
+      await env.svc.fetch('/metrics/prometheus', {
+        headers: { authorization: `Bearer ${env.svc.adminToken}` },
+      })
+    ).text();
+    const line = (prefix: string) => text.split('\n').find((l) => l.startsWith(prefix));
+    expect(line(`qbo_mirror_rows{realm_id="${realmId}",entity="Customer"}`)).toBe(
+      `qbo_mirror_rows{realm_id="${realmId}",entity="Customer"} ${mirrored.n}`,
+    );
+    expect(line('qbo_job_queue_depth{queue="qbo.sync",state="waiting"}')).toMatch(/ 0$/);
+    expect(line('qbo_webhook_backlog_seconds')).toMatch(/^qbo_webhook_backlog_seconds \d/);
+    expect(line('qbo_coreplus_calls{realm_id="allowance"}')).toBe(
+      'qbo_coreplus_calls{realm_id="allowance"} 500000',
+    );
+    expect(
+      Number(line(`qbo_coreplus_calls{realm_id="${realmId}"}`)?.split(' ')[1]),
+    ).toBeGreaterThan(0);
   });
 });

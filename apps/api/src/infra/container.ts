@@ -236,6 +236,12 @@ export function buildServices(o: ServiceOptions): Services {
     scopes,
     ...(o.metering ? { metering: o.metering } : {}),
   });
+  prometheus.addStateSources({
+    queueCounts: () => jobs.counts(),
+    oldestPendingWebhook: () => oldestPendingWebhook(o.db),
+    syncStatus: () => sync.status(),
+    meteredUsage: () => connections.meteredUsage(),
+  });
   return {
     db: o.db,
     clock,
@@ -256,6 +262,15 @@ export function buildServices(o: ServiceOptions): Services {
     readiness: createReadinessCheck({ db: o.db, redis }),
     prometheus,
   };
+}
+
+async function oldestPendingWebhook(db: Kysely<Database>): Promise<Date | null> {
+  const row = await db
+    .selectFrom('qbo_webhook_events')
+    .select((eb) => eb.fn.min('received_at').as('oldest'))
+    .where('status', 'in', ['pending', 'processing'])
+    .executeTakeFirst();
+  return row?.oldest ? new Date(row.oldest) : null;
 }
 
 /** What buildApp needs, from the services. */

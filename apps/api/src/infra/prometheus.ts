@@ -3,7 +3,10 @@
 // counters are fed there: a call cannot be logged without being counted, or the other way
 // round. Each process exports its own figures (Prometheus sums the instances); one registry
 // per service set, so two in one process (tests) do not share counters.
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { QueueCounts } from '../lib/jobs.ts';
+import type { MeteredUsage } from '../lib/quickbooks/client/metering.ts';
+import type { RealmSyncStatus } from '../lib/quickbooks/sync/status.ts';
 import type { RequestLogRecord, RequestLogSink } from '../lib/quickbooks/ports.ts';
 
 /** QBO answers in tens to hundreds of ms; retried and throttled calls take seconds. */
@@ -46,6 +49,92 @@ export class QboPrometheus {
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
+  /**
+   * Gauges read when Prometheus scrapes, from the database and the queues (the record of what
+   * is left to do): job queue depths, the webhook backlog, sync progress and drift per realm and
+   * entity, this month's metered reads. One failing source leaves its gauges out of that scrape.
+   */
+  addStateSources(s: {
+    queueCounts: () => Promise<Record<string, QueueCounts>>;
+    oldestPendingWebhook: () => Promise<Date | null>;
+    syncStatus: () => Promise<RealmSyncStatus[]>;
+    meteredUsage: () => Promise<MeteredUsage>;
+  }): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'qbo_job_queue_depth',
+      help: 'Background jobs by queue and state (waiting, active, delayed, failed)',
+      labelNames: ['queue', 'state'],
+      registers,
+      async collect() {
+        const counts = await s.queueCounts().catch(() => ({}));
+        for (const [queue, c] of Object.entries(counts)) {
+          for (const state of ['waiting', 'active', 'delayed', 'failed'] as const) {
+            this.set({ queue, state }, c[state]);
+          }
+        }
+      },
+    });
+    new Gauge({
+      name: 'qbo_webhook_backlog_seconds',
+      help: 'Age of the oldest webhook event not yet processed (0 when none)',
+      registers,
+      async collect() {
+        const oldest = await s.oldestPendingWebhook().catch(() => undefined);
+        if (oldest === undefined) return;
+        this.set(oldest ? Math.max(0, (Date.now() - oldest.getTime()) / 1000) : 0);
+      },
+    });
+    // Three gauges from one read of the sync status per scrape.
+    const syncStatus = sharedFor(1_000, s.syncStatus);
+    const perEntity = (
+      name: string,
+      help: string,
+      value: (e: RealmSyncStatus['entities'][number]) => number | null,
+    ) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['realm_id', 'entity'],
+        registers,
+        async collect() {
+          const realms = await syncStatus().catch(() => null);
+          if (!realms) return;
+          this.reset();
+          for (const r of realms) {
+            for (const e of r.entities) {
+              const v = value(e);
+              if (v !== null) this.set({ realm_id: r.realmId, entity: e.entity }, v);
+            }
+          }
+        },
+      });
+    perEntity('qbo_mirror_rows', 'Live mirror rows by realm and entity', (e) => e.mirrorCount);
+    perEntity(
+      'qbo_sync_progress_ratio',
+      'Share of objects done by the running sync, by realm and entity (absent when idle)',
+      (e) => (e.progress?.total ? e.progress.done / e.progress.total : null),
+    );
+    perEntity(
+      'qbo_sync_drift',
+      'Objects that differed between QBO and the mirror at the last reconciliation',
+      (e) => e.drift,
+    );
+    new Gauge({
+      name: 'qbo_coreplus_calls',
+      help: 'This month\'s successful metered (CorePlus) read calls, by realm, and the allowance (realm_id="allowance")',
+      labelNames: ['realm_id'],
+      registers,
+      async collect() {
+        const u = await s.meteredUsage().catch(() => null);
+        if (!u) return;
+        this.reset();
+        this.set({ realm_id: 'allowance' }, u.allowance);
+        for (const r of u.byRealm) this.set({ realm_id: r.realmId }, r.used);
+      },
+    });
+  }
+
   /** `sink`, with every record counted first (counting never throws or waits). */
   wrap(sink: RequestLogSink): RequestLogSink {
     return { write: (record) => (this.observe(record), sink.write(record)) };
@@ -80,4 +169,17 @@ export class QboPrometheus {
   async exposition(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
+}
+
+/** `fn`'s promise, shared by every caller within `ms` (one query per scrape, not per gauge). */
+function sharedFor<T>(ms: number, fn: () => Promise<T>): () => Promise<T> {
+  let at = 0;
+  let last: Promise<T> | null = null;
+  return () => {
+    if (!last || Date.now() - at > ms) {
+      at = Date.now();
+      last = fn();
+    }
+    return last;
+  };
 }
