@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { assertCron } from './lib/jobs.ts';
 import { KEY_ID_PATTERN, type TokenKeyring } from './lib/quickbooks/connection/token-cipher.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -59,7 +60,12 @@ export interface AppConfig {
    */
   sandboxControlToken: string | null;
   intuit: IntuitConfig | null;
-  qbo: { minorVersion: number; requestLogRetentionDays: number };
+  qbo: {
+    minorVersion: number;
+    requestLogRetentionDays: number;
+    /** When the daily reconciliation runs (UTC cron, QBO_RECONCILE_CRON). */
+    reconcileCron: string;
+  };
   /** Where generated secrets came from, for the start-up log. */
   secretsSource: { tokenKeyring: 'env' | 'local-secrets'; adminApiToken: 'env' | 'local-secrets' };
 }
@@ -136,6 +142,17 @@ const plain = {
     'QBO ignores minor versions below 75 since 2025-08-01; use 75 or later',
   ),
   QBO_REQUEST_LOG_RETENTION_DAYS: int(30, 1, 3650, 'use 1-3650 days'),
+  QBO_RECONCILE_CRON: z
+    .string()
+    .refine((v) => {
+      try {
+        assertCron(v);
+        return v.trim().split(/\s+/).length === 5;
+      } catch {
+        return false;
+      }
+    }, 'must be a 5-field cron expression in UTC, e.g. "0 3 * * *" (03:00 every day)')
+    .default('0 3 * * *'),
   INTUIT_ENVIRONMENT: z
     .enum(['sandbox', 'production'], 'must be "sandbox" or "production"')
     .default('sandbox'),
@@ -273,6 +290,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     qbo: {
       minorVersion: p.QBO_MINOR_VERSION,
       requestLogRetentionDays: p.QBO_REQUEST_LOG_RETENTION_DAYS,
+      reconcileCron: p.QBO_RECONCILE_CRON,
     },
     secretsSource,
   });

@@ -113,6 +113,8 @@ export interface ServiceOptions {
    * BullMQ. Null or absent: the in-process runner.
    */
   bullmqRedis?: Redis | null;
+  /** The daily reconciliation's UTC cron (QBO_RECONCILE_CRON). */
+  reconcileCron?: string;
   clock?: Clock;
   /** Key prefixes for the Redis lock and limiter (tests isolate themselves with these). */
   redisPrefix?: string;
@@ -189,7 +191,15 @@ export function buildServices(o: ServiceOptions): Services {
     prefix: `${prefix}jobs`,
     onError: (err, job) => log.warn({ err, jobId: job.id, job: job.name }, 'job run failed'),
   });
-  const sync = createSyncService({ db: o.db, api, clock, logger: log, lock, jobs });
+  const sync = createSyncService({
+    db: o.db,
+    api,
+    clock,
+    logger: log,
+    lock,
+    jobs,
+    ...(o.reconcileCron ? { reconcileCron: o.reconcileCron } : {}),
+  });
   sync.register(jobs);
   const stateSecret = deriveOAuthStateSecret(o.tokenKeyring);
   const connections = new ConnectionService({
@@ -269,6 +279,7 @@ export async function createContainer(
       adminApiToken: config.adminApiToken,
       tokenKeyring: config.tokenKeyring,
       minorVersion: config.qbo.minorVersion,
+      reconcileCron: config.qbo.reconcileCron,
       logger,
       redis,
       bullmqRedis,
