@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { MeteringPolicy } from './lib/quickbooks/client/metering.ts';
+import { assertCron } from './lib/jobs.ts';
 import { KEY_ID_PATTERN, type TokenKeyring } from './lib/quickbooks/connection/token-cipher.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -69,7 +70,13 @@ export interface AppConfig {
    */
   sandboxControlToken: string | null;
   intuit: IntuitConfig | null;
-  qbo: { minorVersion: number; requestLogRetentionDays: number; metering: MeteringPolicy };
+  qbo: {
+    minorVersion: number;
+    requestLogRetentionDays: number;
+    metering: MeteringPolicy;
+    /** When the daily reconciliation runs (UTC cron, QBO_RECONCILE_CRON). */
+    reconcileCron: string;
+  };
   /** Where generated secrets came from, for the start-up log. */
   secretsSource: { tokenKeyring: 'env' | 'local-secrets'; adminApiToken: 'env' | 'local-secrets' };
 }
@@ -160,6 +167,17 @@ const plain = {
   ),
   QBO_COREPLUS_ALERT_PERCENT: int(80, 1, 100, 'use 1-100 (% of the monthly allowance)'),
   QBO_COREPLUS_BACKGROUND_PERCENT: int(90, 1, 100, 'use 1-100 (% of the monthly allowance)'),
+  QBO_RECONCILE_CRON: z
+    .string()
+    .refine((v) => {
+      try {
+        assertCron(v);
+        return v.trim().split(/\s+/).length === 5;
+      } catch {
+        return false;
+      }
+    }, 'must be a 5-field cron expression in UTC, e.g. "0 3 * * *" (03:00 every day)')
+    .default('0 3 * * *'),
   INTUIT_ENVIRONMENT: z
     .enum(['sandbox', 'production'], 'must be "sandbox" or "production"')
     .default('sandbox'),
@@ -339,6 +357,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
         // Intuit's own) is counted but not metered.
         metered: intuit?.environment === 'production' && !intuit.sandboxUrl,
       },
+      reconcileCron: p.QBO_RECONCILE_CRON,
     },
     secretsSource,
   });

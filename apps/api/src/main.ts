@@ -110,9 +110,10 @@ try {
     host: config.mode === 'embedded' ? 'localhost' : '0.0.0.0',
   });
   // Background jobs in this process: in-process queue by default, BullMQ with REDIS_URL
-  // (then `npm run worker` processes consume too). Runs a crash left unfinished go first.
+  // (then `npm run worker` processes consume too): the daily reconciliation's schedule, runs
+  // a crash left unfinished, and a reconciliation missed while the process was down.
   await container.jobs.start();
-  await container.sync.resumeUnfinished();
+  await container.sync.startBackground(container.jobs);
   stopPruning = startRequestLogPruning({
     db: container.db,
     retentionDays: config.qbo.requestLogRetentionDays,

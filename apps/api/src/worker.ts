@@ -44,7 +44,7 @@ const stop = startRequestLogPruning({
   logger,
 });
 await container.jobs.start();
-await container.sync.resumeUnfinished();
+await container.sync.startBackground(container.jobs);
 logger.info(
   { retentionDays: config.qbo.requestLogRetentionDays },
   'worker started: background jobs, request-log pruning hourly',

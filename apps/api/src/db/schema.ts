@@ -212,7 +212,9 @@ export interface SyncRunEntityProgress {
   next_position?: number;
   complete: boolean;
   written?: number;
+  /** Reconciliation: objects that differed from the mirror, and live mirror rows found. */
   drift?: number;
+  mirrored?: number;
 }
 
 export interface QboSyncRunsTable {

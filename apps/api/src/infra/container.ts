@@ -138,6 +138,8 @@ export interface ServiceOptions {
    * BullMQ. Null or absent: the in-process runner.
    */
   bullmqRedis?: Redis | null;
+  /** The daily reconciliation's UTC cron (QBO_RECONCILE_CRON). */
+  reconcileCron?: string;
   clock?: Clock;
   /** Key prefixes for the Redis lock and limiter (tests isolate themselves with these). */
   redisPrefix?: string;
@@ -221,7 +223,15 @@ export function buildServices(o: ServiceOptions): Services {
     prefix: `${prefix}jobs`,
     onError: (err, job) => log.warn({ err, jobId: job.id, job: job.name }, 'job run failed'),
   });
-  const sync = createSyncService({ db: o.db, api, clock, logger: log, lock, jobs });
+  const sync = createSyncService({
+    db: o.db,
+    api,
+    clock,
+    logger: log,
+    lock,
+    jobs,
+    ...(o.reconcileCron ? { reconcileCron: o.reconcileCron } : {}),
+  });
   sync.register(jobs);
   registerKeepAlive(jobs, { db: o.db, tokens, clock, logger: log });
   const stateSecret = deriveOAuthStateSecret(o.tokenKeyring);
@@ -323,6 +333,7 @@ export async function createContainer(
       tokenKeyring: config.tokenKeyring,
       minorVersion: config.qbo.minorVersion,
       metering: config.qbo.metering,
+      reconcileCron: config.qbo.reconcileCron,
       logger,
       redis,
       bullmqRedis,

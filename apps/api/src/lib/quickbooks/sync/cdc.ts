@@ -20,6 +20,7 @@ import type { Database, QboEntityType } from '../../../db/schema.ts';
 import type { QboApiClient } from '../client/api-client.ts';
 import { DAY_MS, MINUTE_MS, type Clock } from '../ports.ts';
 import { lastUpdatedOf, type QboCdcBody } from '../types.ts';
+import { refreshCustomerBalances } from './balances.ts';
 import { touchCursor } from './cursors.ts';
 import { allObjectsFilter } from './entities.ts';
 import { objectsOf } from './fetch.ts';
@@ -89,10 +90,16 @@ export async function runCdc(
   const oldest = Math.min(...[...cursors.values()].map((d) => d.getTime()));
   const since = new Date(oldest - CDC_OVERLAP_MS);
 
+  const transactions = new Map<QboEntityType, Set<string>>();
   const apply = async (entity: QboEntityType, objects: Record<string, unknown>[]) => {
     if (objects.length === 0) return;
-    await upsertMirror(ctx.db, realmId, entity, objects, 'cdc');
+    const r = await upsertMirror(ctx.db, realmId, entity, objects, 'cdc');
     result.applied[entity] = (result.applied[entity] ?? 0) + objects.length;
+    if (entity === 'Invoice' || entity === 'Payment') {
+      const ids = transactions.get(entity) ?? new Set<string>();
+      for (const id of r.writtenIds) ids.add(id);
+      transactions.set(entity, ids);
+    }
   };
 
   let from = since;
@@ -125,6 +132,10 @@ export async function runCdc(
     }
   }
 
+  // Balances QBO changed on customers without versioning them (balances.ts).
+  for (const [entity, ids] of transactions) {
+    await refreshCustomerBalances(ctx.db, ctx.api, realmId, entity, [...ids], 'cdc');
+  }
   for (const entity of entities) await touchCursor(ctx.db, realmId, entity, 'last_cdc_at', sentAt);
   return result;
 }

@@ -45,6 +45,11 @@ export interface PassContext {
   signal?: AbortSignal;
   /** Pages in flight at once. Default QBO's 10 concurrent requests per realm. */
   concurrency?: number;
+  /**
+   * Reconciliation: compare each page's Id:SyncToken pairs with the mirror before writing
+   * it, and record what differed (missing, stale, extra) as the entity's drift.
+   */
+  compare?: boolean;
 }
 
 export function countQuery(entity: QboEntityType): string {
@@ -76,12 +81,18 @@ class EntityPass {
   rows: number;
   written = 0;
   finished = false;
+  /** Reconciliation: objects that differed, and live mirror rows the pages found. */
+  drift = 0;
+  mirrored = 0;
 
   constructor(
     readonly entity: QboEntityType,
     readonly total: number,
     readonly firstPage: number,
+    saved?: SyncRunEntityProgress,
   ) {
+    this.drift = saved?.drift ?? 0;
+    this.mirrored = saved?.mirrored ?? 0;
     this.planned = Math.max(firstPage, Math.ceil(total / PAGE_SIZE));
     this.next = firstPage;
     this.rows = Math.min(total, firstPage * PAGE_SIZE);
@@ -101,6 +112,8 @@ class EntityPass {
       next_position: this.contiguous() * PAGE_SIZE + 1,
       complete,
       written: this.written,
+      drift: this.drift,
+      mirrored: this.mirrored,
     };
   }
 }
@@ -123,7 +136,7 @@ export async function runFullPass(ctx: PassContext, run: QboSyncRun): Promise<vo
         ? Math.floor((saved.next_position - 1) / PAGE_SIZE)
         : 0;
       const total = await countInQbo(api, realmId, entity);
-      const pass = new EntityPass(entity, total, firstPage);
+      const pass = new EntityPass(entity, total, firstPage, saved);
       await startCursor(db, realmId, entity, run.id, { done: pass.rows, total });
       await saveRunProgress(db, run.id, entity, pass.progress(false));
       return pass;
@@ -145,7 +158,15 @@ export async function runFullPass(ctx: PassContext, run: QboSyncRun): Promise<vo
   const finishEntity = async (pass: EntityPass) => {
     pass.finished = true;
     const swept = await sweepUnseen(ctx, realmId, pass.entity, run.started_at);
+    pass.drift += swept.deleted;
     await saveRunProgress(db, run.id, pass.entity, pass.progress(true));
+    if (ctx.compare) {
+      await recordReconciliation(db, realmId, pass.entity, {
+        qboCount: pass.total,
+        mirrorCount: pass.mirrored + swept.deleted + swept.recovered,
+        drift: pass.drift,
+      });
+    }
     const now = new Date(ctx.clock.now());
     await touchCursor(db, realmId, pass.entity, 'last_full_sync_at', now);
     // CDC continues from the pass's start: what changed while it ran is read again.
@@ -163,6 +184,11 @@ export async function runFullPass(ctx: PassContext, run: QboSyncRun): Promise<vo
       try {
         const response = await api.query(realmId, pageQuery(pass.entity, page * PAGE_SIZE + 1));
         const objects = objectsOf(response, pass.entity);
+        if (ctx.compare) {
+          const d = await compareWithMirror(db, realmId, pass.entity, objects);
+          pass.drift += d.differing;
+          pass.mirrored += d.present;
+        }
         const r = await upsertMirror(db, realmId, pass.entity, objects, 'full');
         pass.done.add(page);
         pass.rows += objects.length;
@@ -248,4 +274,52 @@ export async function sweepUnseen(
     }
   }
   return { deleted, recovered };
+}
+
+/**
+ * How a page of QBO objects compares with the mirror, by Id:SyncToken: `present` live
+ * mirror rows have the page's ids; `differing` objects are missing from the mirror, stale,
+ * or marked deleted there.
+ */
+export async function compareWithMirror(
+  db: Kysely<Database>,
+  realmId: string,
+  entity: QboEntityType,
+  objects: readonly Record<string, unknown>[],
+): Promise<{ present: number; differing: number }> {
+  const ids = objects.map((o) => String(o.Id));
+  if (ids.length === 0) return { present: 0, differing: 0 };
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- one query for six tables
+  const rows = (await (db as Kysely<any>)
+    .selectFrom(mirrorTable(entity))
+    .select(['qbo_id', 'sync_token'])
+    .where('realm_id', '=', realmId)
+    .where('is_deleted', '=', false)
+    .where('qbo_id', 'in', ids)
+    .execute()) as { qbo_id: string; sync_token: string | null }[];
+  const tokens = new Map(rows.map((r) => [r.qbo_id, r.sync_token]));
+  let matched = 0;
+  for (const o of objects) if (tokens.get(String(o.Id)) === o.SyncToken) matched += 1;
+  return { present: rows.length, differing: objects.length - matched };
+}
+
+export async function recordReconciliation(
+  db: Kysely<Database>,
+  realmId: string,
+  entity: QboEntityType,
+  r: { qboCount: number; mirrorCount: number; drift: number },
+): Promise<void> {
+  await db
+    .updateTable('qbo_sync_cursors')
+    .set({
+      last_reconciled_at: sql<Date>`now()`,
+      reconcile_qbo_count: r.qboCount,
+      reconcile_mirror_count: r.mirrorCount,
+      reconcile_drift: r.drift,
+      // Every difference found is repaired in the same pass (the page holds the objects).
+      reconcile_repaired: r.drift,
+    })
+    .where('realm_id', '=', realmId)
+    .where('entity_type', '=', entity)
+    .execute();
 }

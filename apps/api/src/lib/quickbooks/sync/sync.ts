@@ -15,7 +15,13 @@
 import type { Kysely } from 'kysely';
 import type pino from 'pino';
 import type { Database, QboEntityType, QboSyncRun, SyncRunKind } from '../../../db/schema.ts';
-import { PermanentJobError, type JobContext, type JobQueue, type JobWorker } from '../../jobs.ts';
+import {
+  PermanentJobError,
+  previousCronTime,
+  type JobContext,
+  type JobQueue,
+  type JobWorker,
+} from '../../jobs.ts';
 import type { QboApiClient } from '../client/api-client.ts';
 import { QboError } from '../client/errors.ts';
 import { QuickBooksError } from '../errors.ts';
@@ -47,7 +53,11 @@ export interface SyncDeps {
   lock?: Lock;
   /** Where runs are enqueued; without it only the inline entry points work. */
   jobs?: JobQueue<QboJobs> | null;
+  /** The daily reconciliation's schedule (UTC cron). Default `0 3 * * *`. */
+  reconcileCron?: string;
 }
+
+export const DEFAULT_RECONCILE_CRON = '0 3 * * *';
 
 export interface SyncRequestResult {
   jobId: string;
@@ -67,11 +77,13 @@ export interface SyncRunOutcome {
 export interface SyncService {
   /** Runs a full sync now, in this process; rejects if it fails. */
   fullSync(realmId: string, entities?: readonly QboEntityType[]): Promise<SyncRunOutcome>;
+  /** Reconciles now, in this process: CDC, then QBO compared with the mirror and repaired. */
+  reconcile(realmId: string, entities?: readonly QboEntityType[]): Promise<SyncRunOutcome>;
   /** Runs an incremental (CDC) sync now, in this process; rejects if it fails. */
   incrementalSync(realmId: string, entities?: readonly QboEntityType[]): Promise<SyncRunOutcome>;
   /** Records a run and enqueues its job (or returns the unfinished run that covers it). */
   request(
-    kind: 'full' | 'incremental',
+    kind: SyncRunKind,
     realmId: string,
     entities?: readonly QboEntityType[],
   ): Promise<SyncRequestResult>;
@@ -81,11 +93,45 @@ export interface SyncService {
   resumeUnfinished(): Promise<string[]>;
   /** Per realm and entity, from the database only. */
   status(realmId?: string): Promise<RealmSyncStatus[]>;
-  /** Registers the 'qbo.sync' consumer on a worker. */
+  /** Registers the 'qbo.sync' and 'qbo.daily-reconcile' consumers on a worker. */
   register(worker: JobWorker<QboJobs>): void;
+  /**
+   * Start-up of a process that runs jobs: the daily schedule (registered once however many
+   * processes call it), runs a crash left unfinished, and the daily reconciliation when its
+   * last fire time passed without one (the process was down).
+   */
+  startBackground(worker: JobWorker<QboJobs>): Promise<void>;
+  /** Records a reconciliation run for every connected realm not reconciled since the last fire time. */
+  reconcileDue(): Promise<string[]>;
 }
 
 const REQUEST_LOCK_TTL_MS = 10_000;
+
+/**
+ * Connected realms (connected before `lastFire`) with no reconciliation run recorded since
+ * `lastFire`: the daily run missed them, or has not reached them yet.
+ */
+async function realmsDueForReconcile(db: Kysely<Database>, lastFire: Date): Promise<string[]> {
+  const rows = await db
+    .selectFrom('qbo_connections as c')
+    .select('c.realm_id')
+    .where('c.status', '=', 'connected')
+    .where('c.connected_at', '<', lastFire)
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('qbo_sync_runs as r')
+            .select('r.id')
+            .whereRef('r.realm_id', '=', 'c.realm_id')
+            .where('r.kind', '=', 'reconcile')
+            .where('r.started_at', '>=', lastFire),
+        ),
+      ),
+    )
+    .execute();
+  return rows.map((r) => r.realm_id);
+}
 
 /** Failures a retry cannot fix: the job gives up at once with the reason recorded. */
 export function isPermanentSyncError(err: unknown): boolean {
@@ -123,6 +169,7 @@ function messageOf(err: unknown): string {
 export function createSyncService(deps: SyncDeps): SyncService {
   const { db } = deps;
   const log = deps.logger.child({ component: 'sync' });
+  const cron = deps.reconcileCron ?? DEFAULT_RECONCILE_CRON;
   const passCtx = (signal?: AbortSignal) => ({
     db,
     api: deps.api,
@@ -175,7 +222,7 @@ export function createSyncService(deps: SyncDeps): SyncService {
     try {
       if (running.kind === 'full') await runFullPass(passCtx(signal), running);
       else if (running.kind === 'incremental') await runIncremental(running, signal);
-      else throw new PermanentJobError(`unknown run kind ${running.kind}`);
+      else await runReconcile(running, signal);
     } catch (err) {
       const outcome = { ok: false as const, error: messageOf(err), code: errorCodeOf(err) };
       const latest = (await getRun(db, run.id)) ?? running;
@@ -190,8 +237,27 @@ export function createSyncService(deps: SyncDeps): SyncService {
     rlog.info('sync run finished');
   }
 
+  async function runReconcile(run: QboSyncRun, signal?: AbortSignal): Promise<void> {
+    // CDC first, so what changed since the cursors is applied before comparing; an entity
+    // whose cursor CDC cannot continue is covered by the comparing pass itself.
+    const cursors = await readCursors(db, run.realm_id);
+    const viaCdc = new Map<QboEntityType, Date>();
+    for (const entity of run.entities) {
+      const cursor = cursors.get(entity)?.last_cdc_at ?? null;
+      if (cdcUsable(cursor, deps.clock.now()) && !run.progress[entity]) viaCdc.set(entity, cursor);
+    }
+    if (viaCdc.size > 0) {
+      try {
+        await runCdc(passCtx(signal), run.realm_id, viaCdc);
+      } catch (err) {
+        if (!isLookbackRefusal(err)) throw err;
+      }
+    }
+    await runFullPass({ ...passCtx(signal), compare: true }, run);
+  }
+
   async function runInline(
-    kind: 'full' | 'incremental',
+    kind: SyncRunKind,
     realmId: string,
     entities?: readonly QboEntityType[],
   ) {
@@ -231,6 +297,7 @@ export function createSyncService(deps: SyncDeps): SyncService {
   const service: SyncService = {
     fullSync: (realmId, entities) => runInline('full', realmId, entities),
     incrementalSync: (realmId, entities) => runInline('incremental', realmId, entities),
+    reconcile: (realmId, entities) => runInline('reconcile', realmId, entities),
 
     request: (kind, realmId, entities) =>
       withRealmLock(realmId, async () => {
@@ -268,7 +335,35 @@ export function createSyncService(deps: SyncDeps): SyncService {
 
     status: (realmId) => readSyncStatus(db, realmId),
 
+    async reconcileDue() {
+      const lastFire = previousCronTime(cron, deps.clock.now());
+      const realms = await realmsDueForReconcile(db, new Date(lastFire));
+      const runs: string[] = [];
+      for (const realmId of realms) runs.push((await service.request('reconcile', realmId)).runId);
+      if (runs.length > 0) log.info({ realms: realms.length }, 'daily reconciliation enqueued');
+      return runs;
+    },
+
+    async startBackground(worker) {
+      await worker.schedule('qbo.daily-reconcile', { id: 'qbo.daily-reconcile', cron }, {});
+      await service.resumeUnfinished();
+      // A fire time passed while no process ran: catch up once now.
+      if (
+        (await realmsDueForReconcile(db, new Date(previousCronTime(cron, deps.clock.now()))))
+          .length > 0
+      ) {
+        await worker.enqueue(
+          'qbo.daily-reconcile',
+          {},
+          { key: `qbo.daily-reconcile:catch-up:${previousCronTime(cron, deps.clock.now())}` },
+        );
+      }
+    },
+
     register(worker) {
+      worker.handle('qbo.daily-reconcile', async () => {
+        await service.reconcileDue();
+      });
       worker.handle(
         'qbo.sync',
         async (data: SyncJobData, ctx: JobContext) => {
