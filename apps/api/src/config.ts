@@ -59,7 +59,14 @@ export interface AppConfig {
    */
   sandboxControlToken: string | null;
   intuit: IntuitConfig | null;
-  qbo: { minorVersion: number; requestLogRetentionDays: number };
+  qbo: {
+    minorVersion: number;
+    requestLogRetentionDays: number;
+    /** Webhook deliveries within this window are read from QBO together. */
+    webhookCoalesceMs: number;
+    /** Invalid (unsigned) webhook posts stored per minute; the rest are only answered 401. */
+    webhookInvalidPerMinute: number;
+  };
   /** Where generated secrets came from, for the start-up log. */
   secretsSource: { tokenKeyring: 'env' | 'local-secrets'; adminApiToken: 'env' | 'local-secrets' };
 }
@@ -136,6 +143,8 @@ const plain = {
     'QBO ignores minor versions below 75 since 2025-08-01; use 75 or later',
   ),
   QBO_REQUEST_LOG_RETENTION_DAYS: int(30, 1, 3650, 'use 1-3650 days'),
+  QBO_WEBHOOK_COALESCE_MS: int(500, 0, 60_000, 'use 0-60000 ms'),
+  QBO_WEBHOOK_INVALID_PER_MINUTE: int(60, 0, 100_000, 'use 0-100000'),
   INTUIT_ENVIRONMENT: z
     .enum(['sandbox', 'production'], 'must be "sandbox" or "production"')
     .default('sandbox'),
@@ -273,6 +282,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     qbo: {
       minorVersion: p.QBO_MINOR_VERSION,
       requestLogRetentionDays: p.QBO_REQUEST_LOG_RETENTION_DAYS,
+      webhookCoalesceMs: p.QBO_WEBHOOK_COALESCE_MS,
+      webhookInvalidPerMinute: p.QBO_WEBHOOK_INVALID_PER_MINUTE,
     },
     secretsSource,
   });

@@ -1,6 +1,6 @@
 // GET /request-log: one row per HTTP attempt to QBO or Intuit's OAuth server.
 import { z } from 'zod';
-import { Iso, RealmId, intString, isoInput } from './common.ts';
+import { Iso, RealmId, fromNotAfterTo, listPageFields } from './common.ts';
 
 /**
  * What a row is: a call to the Accounting API, or which call to Intuit's OAuth server
@@ -38,15 +38,9 @@ export const RequestLogQuery = z
     path: z.string().min(1).max(500, 'path filter must be at most 500 characters').optional(),
     /** QBO fault code (`3001`) or OAuth error (`invalid_grant`). */
     error_code: z.string().min(1).max(100).optional(),
-    from: isoInput('from').optional(),
-    to: isoInput('to').optional(),
-    cursor: z.string().min(1).max(200).optional(),
-    limit: intString('limit', 1, 500).optional(),
+    ...listPageFields,
   })
-  .refine((q) => !q.from || !q.to || Date.parse(q.from) <= Date.parse(q.to), {
-    message: 'from must not be after to',
-    path: ['from'],
-  });
+  .refine(...fromNotAfterTo);
 export type RequestLogQuery = z.infer<typeof RequestLogQuery>;
 
 export const RequestLogEntry = z.object({

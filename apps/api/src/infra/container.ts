@@ -30,6 +30,9 @@ import {
   pgliteClusterExists,
   type DatabaseHandle,
 } from './db.ts';
+import type { JobWorker } from '../lib/jobs.ts';
+import { Webhooks, type WebhookJobs } from '../lib/quickbooks/webhooks/webhooks.ts';
+import { createJobs } from './jobs.ts';
 import { createLock } from './lock.ts';
 import { migrate } from './migrate.ts';
 import { createRateLimiter } from './rate-limit.ts';
@@ -96,6 +99,9 @@ export function createLogger(level: LogLevel, destination?: pino.DestinationStre
 // ---------------------------------------------------------------------------------------
 // Services
 
+/** Every background job, by name, with its payload. */
+export type QboJobs = WebhookJobs;
+
 export interface ServiceOptions {
   db: Kysely<Database>;
   intuit: IntuitConfig;
@@ -110,6 +116,9 @@ export interface ServiceOptions {
   scopes?: string[];
   /** Overrides for the QBO client (tests shorten backoff sleeps). */
   apiClient?: Partial<Pick<QboApiClientDeps, 'sleep' | 'maxAttempts' | 'timeoutMs' | 'retry'>>;
+  /** BullMQ's connection (`createRedis(url, { purpose: 'bullmq' })`): jobs on Redis; null: in-process. */
+  bullmqConnection?: Redis | null;
+  webhooks?: { coalesceMs?: number; invalidPerMinute?: number };
 }
 
 export interface Services {
@@ -127,6 +136,8 @@ export interface Services {
   stateSecret: Buffer;
   intuit: IntuitConfig;
   scopes: string[];
+  jobs: JobWorker<QboJobs>;
+  webhooks: Webhooks;
 }
 
 export function buildServices(o: ServiceOptions): Services {
@@ -181,6 +192,24 @@ export function buildServices(o: ServiceOptions): Services {
     environment: o.intuit.environment,
     scopes,
   });
+  const jobs = createJobs<QboJobs>({
+    bullmqConnection: o.bullmqConnection ?? null,
+    lock,
+    clock,
+    prefix: `${prefix}jobs`,
+    onError: (err, job) => log.error({ err, job }, 'job failed'),
+  });
+  const webhooks = new Webhooks({
+    db: o.db,
+    clock,
+    logger: log,
+    verifierToken: o.intuit.webhookVerifierToken,
+    jobs,
+    ...(o.webhooks?.coalesceMs !== undefined ? { coalesceMs: o.webhooks.coalesceMs } : {}),
+    ...(o.webhooks?.invalidPerMinute !== undefined
+      ? { invalidStorePerMinute: o.webhooks.invalidPerMinute }
+      : {}),
+  });
   return {
     db: o.db,
     clock,
@@ -196,6 +225,8 @@ export function buildServices(o: ServiceOptions): Services {
     stateSecret,
     intuit: o.intuit,
     scopes,
+    jobs,
+    webhooks,
   };
 }
 
@@ -207,6 +238,7 @@ export function appDepsOf(s: Services): AppDeps {
     logger: s.logger,
     auth: s.auth,
     connections: s.connections,
+    webhooks: s.webhooks.receiver,
   };
 }
 
@@ -233,8 +265,12 @@ export async function createContainer(
   const logger = opts.logger ?? createLogger(config.logLevel);
   const database = await openDatabase(config, logger);
   let redis: Redis | null = null;
+  let bullmq: Redis | null = null;
   try {
     redis = config.redisUrl ? createRedis(config.redisUrl, { name: 'qbo-sync' }) : null;
+    bullmq = config.redisUrl
+      ? createRedis(config.redisUrl, { name: 'qbo-sync-jobs', purpose: 'bullmq' })
+      : null;
     const services = buildServices({
       db: database.db,
       intuit,
@@ -243,6 +279,11 @@ export async function createContainer(
       minorVersion: config.qbo.minorVersion,
       logger,
       redis,
+      bullmqConnection: bullmq,
+      webhooks: {
+        coalesceMs: config.qbo.webhookCoalesceMs,
+        invalidPerMinute: config.qbo.webhookInvalidPerMinute,
+      },
     });
     return {
       ...services,
@@ -250,11 +291,14 @@ export async function createContainer(
       database,
       redis,
       close: async () => {
+        await services.jobs.close().catch(() => {});
+        if (bullmq) await closeRedis(bullmq);
         if (redis) await closeRedis(redis);
         await database.close();
       },
     };
   } catch (err) {
+    if (bullmq) await closeRedis(bullmq);
     if (redis) await closeRedis(redis);
     await database.close();
     throw err;
