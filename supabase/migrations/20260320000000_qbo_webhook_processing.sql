@@ -37,9 +37,3 @@ alter table qbo_webhook_events
 
 create index qbo_webhook_events_realm_ids_idx on qbo_webhook_events using gin (realm_ids);
 create index qbo_webhook_events_entities_idx on qbo_webhook_events using gin (entities);
-
--- Merge: the losing name-list object points at the survivor.
-alter table qbo_customers add column merged_into_qbo_id text;
-alter table qbo_vendors add column merged_into_qbo_id text;
-alter table qbo_items add column merged_into_qbo_id text;
-alter table qbo_accounts add column merged_into_qbo_id text;

@@ -225,8 +225,6 @@ export interface MirrorColumns {
 type ActiveFlag = ColumnType<boolean, boolean | undefined, boolean>;
 
 export interface QboCustomersTable extends MirrorColumns {
-  /** Merge: the surviving object this one was merged into. */
-  merged_into_qbo_id: string | null;
   display_name: string | null;
   given_name: string | null;
   family_name: string | null;
@@ -262,8 +260,6 @@ export interface QboPaymentsTable extends MirrorColumns {
 }
 
 export interface QboVendorsTable extends MirrorColumns {
-  /** Merge: the surviving object this one was merged into. */
-  merged_into_qbo_id: string | null;
   display_name: string | null;
   company_name: string | null;
   email: string | null;
@@ -274,8 +270,6 @@ export interface QboVendorsTable extends MirrorColumns {
 }
 
 export interface QboItemsTable extends MirrorColumns {
-  /** Merge: the surviving object this one was merged into. */
-  merged_into_qbo_id: string | null;
   name: string | null;
   fully_qualified_name: string | null;
   /** QBO's Item.Type: Service, NonInventory, Inventory, Category, Group… */
@@ -287,8 +281,6 @@ export interface QboItemsTable extends MirrorColumns {
 }
 
 export interface QboAccountsTable extends MirrorColumns {
-  /** Merge: the surviving object this one was merged into. */
-  merged_into_qbo_id: string | null;
   name: string | null;
   fully_qualified_name: string | null;
   account_type: string | null;
