@@ -92,6 +92,10 @@ try {
     port: config.port,
     host: config.mode === 'embedded' ? 'localhost' : '0.0.0.0',
   });
+  // The background work runs in this process (embedded: the in-process queue; with
+  // REDIS_URL, BullMQ, shared with any `npm run worker`).
+  await container.webhooks.register(container.jobs);
+  await container.jobs.start();
   stopPruning = startRequestLogPruning({
     db: container.db,
     retentionDays: config.qbo.requestLogRetentionDays,

@@ -1,10 +1,10 @@
 // Worker-only entry for the scaled mode (DATABASE_URL; several API processes behind a load
-// balancer, and one or more of these). For now its one job is request-log retention:
-// deleting qbo_request_log rows older than QBO_REQUEST_LOG_RETENTION_DAYS, hourly. Sync and
-// webhook consumers join it as they land. In the embedded default `npm start` does this
+// balancer, and one or more of these). It consumes the background jobs (with REDIS_URL,
+// from BullMQ: webhook processing) and prunes qbo_request_log rows older than
+// QBO_REQUEST_LOG_RETENTION_DAYS, hourly. In the embedded default `npm start` does this
 // work in-process (PGlite allows one process per data directory).
 import { loadConfigOrExit, type AppConfig } from './config.ts';
-import { createLogger, openDatabase, startRequestLogPruning } from './infra/container.ts';
+import { createContainer, createLogger, startRequestLogPruning } from './infra/container.ts';
 
 const config: AppConfig = loadConfigOrExit();
 if (!config.databaseUrl) {
@@ -14,21 +14,28 @@ if (!config.databaseUrl) {
   process.exit(1);
 }
 
+if (!config.intuit) {
+  console.error('worker.ts needs the INTUIT_* variables (or QBO_SANDBOX_URL) to read QBO');
+  process.exit(1);
+}
+
 const logger = createLogger(config.logLevel).child({ process: 'worker' });
-const database = await openDatabase(config, logger);
+const container = await createContainer(config, { logger });
+await container.webhooks.register(container.jobs);
+await container.jobs.start();
 const stop = startRequestLogPruning({
-  db: database.db,
+  db: container.db,
   retentionDays: config.qbo.requestLogRetentionDays,
   logger,
 });
 logger.info(
   { retentionDays: config.qbo.requestLogRetentionDays },
-  'worker started: request-log pruning hourly',
+  'worker started: webhook processing, request-log pruning hourly',
 );
 
 const shutdown = async (): Promise<void> => {
   stop();
-  await database.close().catch(() => {});
+  await container.close().catch(() => {});
   process.exit(0);
 };
 process.once('SIGINT', () => void shutdown());

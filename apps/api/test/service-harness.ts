@@ -69,9 +69,18 @@ export interface TestService {
   close(): Promise<void>;
 }
 
+export interface TestServiceOptions {
+  /**
+   * Point the sandbox app's webhooks at this service (in this format) and run the job
+   * worker in-process (BullMQ when REDIS_URL is set), as `npm start` does.
+   */
+  webhooks?: { format: 'legacy' | 'cloudevents'; coalesceMs?: number };
+}
+
 export async function startTestService(
   db: Kysely<Database>,
   sandbox: Sandbox,
+  opts: TestServiceOptions = {},
 ): Promise<TestService> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -97,6 +106,10 @@ export async function startTestService(
   const adminToken = randomBytes(24).toString('hex');
   const tokenKey = randomBytes(32).toString('hex');
   const redis: Redis | null = process.env.REDIS_URL ? createRedis(process.env.REDIS_URL) : null;
+  const bullmq: Redis | null =
+    opts.webhooks && process.env.REDIS_URL
+      ? createRedis(process.env.REDIS_URL, { purpose: 'bullmq' })
+      : null;
   const clock = new TestClock();
   const services = buildServices({
     db,
@@ -110,10 +123,20 @@ export async function startTestService(
     redisPrefix: `qbo-sync-test:${randomBytes(6).toString('hex')}:`,
     // Retries happen at once: the tests count attempts, not wall-clock backoff.
     apiClient: { sleep: async () => {} },
+    bullmqConnection: bullmq,
+    webhooks: { coalesceMs: opts.webhooks?.coalesceMs ?? 100 },
   });
   // The admin page as npm start serves it (built by npm install, or the build-it-first page).
   const app = await buildApp({ ...appDepsOf(services), adminUiDir: DEFAULT_ADMIN_UI_DIR });
   await app.listen({ port, host: '127.0.0.1' });
+  if (opts.webhooks) {
+    sandbox.updateApp(registered.clientId, {
+      webhookUrl: `${url}/api/quickbooks/webhook`,
+      webhookFormat: opts.webhooks.format,
+    });
+    await services.webhooks.register(services.jobs);
+    await services.jobs.start();
+  }
 
   const doFetch = async (path: string, init: RequestInit & { browser?: Browser } = {}) => {
     const { browser, ...rest } = init;
@@ -172,6 +195,8 @@ export async function startTestService(
     },
     close: async () => {
       await app.close();
+      await services.jobs.close(1_000);
+      if (bullmq) await closeRedis(bullmq);
       if (redis) await closeRedis(redis);
     },
   };

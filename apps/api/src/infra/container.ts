@@ -31,6 +31,7 @@ import {
   type DatabaseHandle,
 } from './db.ts';
 import type { JobWorker } from '../lib/jobs.ts';
+import { qboReader } from '../lib/quickbooks/webhooks/qbo-reader.ts';
 import { Webhooks, type WebhookJobs } from '../lib/quickbooks/webhooks/webhooks.ts';
 import { createJobs } from './jobs.ts';
 import { createLock } from './lock.ts';
@@ -205,6 +206,7 @@ export function buildServices(o: ServiceOptions): Services {
     logger: log,
     verifierToken: o.intuit.webhookVerifierToken,
     jobs,
+    qbo: qboReader(api),
     ...(o.webhooks?.coalesceMs !== undefined ? { coalesceMs: o.webhooks.coalesceMs } : {}),
     ...(o.webhooks?.invalidPerMinute !== undefined
       ? { invalidStorePerMinute: o.webhooks.invalidPerMinute }

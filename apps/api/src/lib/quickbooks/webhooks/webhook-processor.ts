@@ -30,6 +30,9 @@ import type { Database, QboEntityType } from '../../../db/schema.ts';
 import { MIRROR_TABLES } from '../../../db/schema.ts';
 import { QuickBooksError } from '../errors.ts';
 import type { Clock } from '../ports.ts';
+import { NAME_LIST_ENTITIES } from '../sync/entities.ts';
+import { touchCursor } from '../sync/cursors.ts';
+import { markMerged, upsertMirror } from '../sync/upsert.ts';
 import { parseDelivery, type EntityChange } from './payload.ts';
 import {
   claimDueEvents,
@@ -38,8 +41,8 @@ import {
   type WebhookEventRow,
 } from './webhook-events.repo.ts';
 
-/** What the processor needs of the sync engine and of QBO (the sync engine's entry points). */
-export interface MirrorPort {
+/** The reads the processor makes of QBO (built on the API client: see qbo-reader.ts). */
+export interface QboReader {
   /** `select * from <Entity> where Id in (…)`, inactive name-list objects included. */
   fetchByIds(
     realmId: string,
@@ -51,21 +54,7 @@ export interface MirrorPort {
     realmId: string,
     entities: readonly QboEntityType[],
     since: Date,
-  ): Promise<Map<QboEntityType, Record<string, unknown>[]>>;
-  upsertMirror(
-    db: Kysely<Database>,
-    realmId: string,
-    entity: QboEntityType,
-    objects: readonly Record<string, unknown>[],
-    source: 'webhook',
-  ): Promise<{ written: number; skippedOlder: number }>;
-  touchCursor(
-    db: Kysely<Database>,
-    realmId: string,
-    entity: QboEntityType,
-    field: 'last_webhook_at',
-    at: Date,
-  ): Promise<void>;
+  ): Promise<Map<string, Record<string, unknown>[]>>;
 }
 
 export interface ProcessorOptions {
@@ -104,7 +93,9 @@ const emptyRound = (): ProcessRound => ({
 });
 
 const MIRRORED = new Set<string>(Object.keys(MIRROR_TABLES));
-const MERGEABLE = new Set<QboEntityType>(['Customer', 'Vendor', 'Item', 'Account']);
+type MergeableEntity = Parameters<typeof markMerged>[2];
+/** QBO Ids are decimal strings; another value names no object and is not fetched. */
+const QBO_ID = /^[0-9]{1,20}$/;
 const DAY = 24 * 3_600_000;
 // CDC's changedSince is compared with LastUpdatedTime; a margin covers clock skew between
 // Intuit's notification time and the object's own timestamp.
@@ -124,7 +115,7 @@ export class WebhookProcessor {
   private readonly o: Required<ProcessorOptions>;
 
   constructor(
-    private readonly d: { db: Kysely<Database>; clock: Clock; mirror: MirrorPort },
+    private readonly d: { db: Kysely<Database>; clock: Clock; qbo: QboReader },
     options: ProcessorOptions = {},
   ) {
     this.o = {
@@ -251,18 +242,26 @@ export class WebhookProcessor {
     byEntity: Map<QboEntityType, EntityChange[]>,
     now: Date,
   ): Promise<{ applied: Map<QboEntityType, Set<string>>; calls: number }> {
-    const { mirror, db } = this.d;
+    const { qbo, db } = this.d;
     let calls = 0;
     const wanted = new Map<QboEntityType, Set<string>>();
-    const merges: { entity: QboEntityType; loser: string; survivor: string }[] = [];
+    const merges: { entity: QboEntityType; loserId: string; survivorId: string; at: Date }[] = [];
     let oldest = Infinity;
     for (const [entity, changes] of byEntity) {
       const ids = new Set<string>();
       for (const c of changes) {
+        if (!QBO_ID.test(c.id)) continue;
         ids.add(c.id);
-        if (c.deletedId && c.deletedId !== c.id) {
+        if (c.deletedId && c.deletedId !== c.id && QBO_ID.test(c.deletedId)) {
           ids.add(c.deletedId);
-          if (MERGEABLE.has(entity)) merges.push({ entity, loser: c.deletedId, survivor: c.id });
+          if (NAME_LIST_ENTITIES.has(entity)) {
+            merges.push({
+              entity,
+              loserId: c.deletedId,
+              survivorId: c.id,
+              at: new Date(c.lastUpdatedMs ?? now.getTime()),
+            });
+          }
         }
         oldest = Math.min(oldest, c.lastUpdatedMs ?? -Infinity);
       }
@@ -277,14 +276,10 @@ export class WebhookProcessor {
       now.getTime() - oldest < this.o.cdcMaxAgeMs &&
       oldest <= now.getTime() + CDC_MARGIN_MS;
     if (useCdc) {
-      const changed = await mirror.cdc(
-        realmId,
-        [...wanted.keys()],
-        new Date(oldest - CDC_MARGIN_MS),
-      );
+      const changed = await qbo.cdc(realmId, [...wanted.keys()], new Date(oldest - CDC_MARGIN_MS));
       calls++;
       for (const [entity, objects] of changed) {
-        const m = found.get(entity);
+        const m = found.get(entity as QboEntityType);
         if (!m) continue;
         for (const o of objects) if (typeof o.Id === 'string') m.set(o.Id, o);
       }
@@ -294,7 +289,7 @@ export class WebhookProcessor {
       const m = found.get(entity)!;
       const missing = [...ids].filter((id) => !m.has(id));
       if (!missing.length) continue;
-      const objects = await mirror.fetchByIds(realmId, entity, missing);
+      const objects = await qbo.fetchByIds(realmId, entity, missing);
       calls += Math.max(1, Math.ceil(missing.length / 1000));
       for (const o of objects) if (typeof o.Id === 'string') m.set(o.Id, o);
       // Not returned: QBO no longer has it (a deleted transaction, or a merged-away name).
@@ -313,19 +308,13 @@ export class WebhookProcessor {
 
     const applied = new Map<QboEntityType, Set<string>>();
     for (const [entity, objects] of found) {
-      if (objects.size) {
-        await mirror.upsertMirror(db, realmId, entity, [...objects.values()], 'webhook');
-      }
-      await mirror.touchCursor(db, realmId, entity, 'last_webhook_at', now);
+      if (objects.size) await upsertMirror(db, realmId, entity, [...objects.values()], 'webhook');
+      await touchCursor(db, realmId, entity, 'last_webhook_at', now);
       applied.set(entity, new Set([...wanted.get(entity)!].filter((id) => objects.has(id))));
     }
-    for (const m of merges) {
-      await db
-        .updateTable(MIRROR_TABLES[m.entity] as 'qbo_customers')
-        .set({ merged_into_qbo_id: m.survivor })
-        .where('realm_id', '=', realmId)
-        .where('qbo_id', '=', m.loser)
-        .execute();
+    for (const entity of NAME_LIST_ENTITIES) {
+      const of = merges.filter((m) => m.entity === entity);
+      if (of.length) await markMerged(db, realmId, entity as MergeableEntity, of);
     }
     return { applied, calls };
   }
@@ -413,26 +402,4 @@ function describe(err: unknown): { message: string; permanent: boolean } {
     return { message: `${err.kind}: ${err.message}`, permanent: PERMANENT_KINDS.has(err.kind) };
   }
   return { message: err instanceof Error ? err.message : String(err), permanent: false };
-}
-
-/** The `CDCResponse` of QBO's /cdc answer -> objects per entity (docs change-data-capture). */
-export function cdcObjects(body: Record<string, unknown>): Map<string, Record<string, unknown>[]> {
-  const out = new Map<string, Record<string, unknown>[]>();
-  const responses = Array.isArray(body.CDCResponse) ? body.CDCResponse : [];
-  for (const r of responses) {
-    const qrs =
-      r && Array.isArray((r as { QueryResponse?: unknown }).QueryResponse)
-        ? (r as { QueryResponse: unknown[] }).QueryResponse
-        : [];
-    for (const qr of qrs) {
-      if (!qr || typeof qr !== 'object') continue;
-      for (const [k, v] of Object.entries(qr)) {
-        if (!Array.isArray(v)) continue;
-        const list = out.get(k) ?? [];
-        list.push(...(v as Record<string, unknown>[]));
-        out.set(k, list);
-      }
-    }
-  }
-  return out;
 }

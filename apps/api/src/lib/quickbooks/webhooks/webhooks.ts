@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import type { Database } from '../../../db/schema.ts';
 import type { JobQueue, JobWorker } from '../../jobs.ts';
 import type { Clock } from '../ports.ts';
-import { WebhookProcessor, type MirrorPort, type ProcessorOptions } from './webhook-processor.ts';
+import { WebhookProcessor, type ProcessorOptions, type QboReader } from './webhook-processor.ts';
 import { WebhookReceiver } from './webhook-receiver.ts';
 
 export const WEBHOOK_PROCESS_JOB = 'qbo.webhook-process';
@@ -35,6 +35,8 @@ export interface WebhooksDeps {
   logger: Logger;
   verifierToken: string;
   jobs: JobQueue<WebhookJobs>;
+  /** QBO reads (qbo-reader.ts over the API client). */
+  qbo: QboReader;
   /** Window within which deliveries are processed together. Default 500 ms. */
   coalesceMs?: number;
   invalidStorePerMinute?: number;
@@ -43,8 +45,7 @@ export interface WebhooksDeps {
 
 export class Webhooks {
   readonly receiver: WebhookReceiver;
-  /** Set by `register` (the process that consumes jobs). */
-  processor: WebhookProcessor | null = null;
+  readonly processor: WebhookProcessor;
   private readonly coalesceMs: number;
   private readonly log: Logger;
 
@@ -60,6 +61,7 @@ export class Webhooks {
         ? { invalidStorePerMinute: d.invalidStorePerMinute }
         : {}),
     });
+    this.processor = new WebhookProcessor({ db: d.db, clock: d.clock, qbo: d.qbo }, d.processor);
   }
 
   /** Enqueues processing at the end of the current coalescing window (never throws). */
@@ -80,15 +82,11 @@ export class Webhooks {
   }
 
   /**
-   * Registers the consumer (reading QBO through `mirror`) and the periodic sweep, and sweeps
-   * once now: events stored while no worker ran are processed.
+   * Registers the consumer and the periodic sweep, and sweeps once now: events stored while
+   * no worker ran (a crash after the 200) are processed.
    */
-  async register(worker: JobWorker<WebhookJobs>, mirror: MirrorPort): Promise<void> {
-    const processor = new WebhookProcessor(
-      { db: this.d.db, clock: this.d.clock, mirror },
-      this.d.processor,
-    );
-    this.processor = processor;
+  async register(worker: JobWorker<WebhookJobs>): Promise<void> {
+    const processor = this.processor;
     worker.handle(
       WEBHOOK_PROCESS_JOB,
       async (data, ctx) => {
