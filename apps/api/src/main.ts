@@ -92,10 +92,11 @@ try {
     port: config.port,
     host: config.mode === 'embedded' ? 'localhost' : '0.0.0.0',
   });
-  // The background work runs in this process (embedded: the in-process queue; with
-  // REDIS_URL, BullMQ, shared with any `npm run worker`).
-  await container.webhooks.register(container.jobs);
+  // Background jobs in this process: in-process queue by default, BullMQ with REDIS_URL
+  // (then `npm run worker` processes consume too). Runs a crash left unfinished go first.
   await container.jobs.start();
+  await container.sync.resumeUnfinished();
+  await container.webhooks.startSweeps(container.jobs);
   stopPruning = startRequestLogPruning({
     db: container.db,
     retentionDays: config.qbo.requestLogRetentionDays,

@@ -1,36 +1,46 @@
-// Worker-only entry for the scaled mode (DATABASE_URL; several API processes behind a load
-// balancer, and one or more of these). It consumes the background jobs (with REDIS_URL,
-// from BullMQ: webhook processing) and prunes qbo_request_log rows older than
-// QBO_REQUEST_LOG_RETENTION_DAYS, hourly. In the embedded default `npm start` does this
-// work in-process (PGlite allows one process per data directory).
+// Worker-only entry for the scaled mode (DATABASE_URL and REDIS_URL; several API processes
+// behind a load balancer, and one or more of these). It consumes the background jobs through
+// BullMQ — sync runs ('qbo.sync'), webhook processing ('qbo.webhook-process'), and the jobs other capabilities register in the
+// container — and deletes qbo_request_log rows older than QBO_REQUEST_LOG_RETENTION_DAYS,
+// hourly. In the embedded default `npm start` does all of this in-process (PGlite allows one
+// process per data directory).
 import { loadConfigOrExit, type AppConfig } from './config.ts';
 import { createContainer, createLogger, startRequestLogPruning } from './infra/container.ts';
 
 const config: AppConfig = loadConfigOrExit();
+const refuse = (why: string): never => {
+  console.error(why);
+  process.exit(1);
+};
 if (!config.databaseUrl) {
-  console.error(
+  refuse(
     'worker.ts is for the scaled mode and needs DATABASE_URL; in the embedded default, `npm start` runs the worker in-process (PGlite allows one process per data directory)',
   );
-  process.exit(1);
 }
-
+if (!config.redisUrl) {
+  refuse(
+    'worker.ts consumes jobs from Redis and needs REDIS_URL; without it `npm start` runs every job in-process',
+  );
+}
 if (!config.intuit) {
-  console.error('worker.ts needs the INTUIT_* variables (or QBO_SANDBOX_URL) to read QBO');
-  process.exit(1);
+  refuse(
+    'worker.ts calls QuickBooks and needs the INTUIT_* variables (or QBO_SANDBOX_URL); the embedded sandbox lives in the `npm start` process',
+  );
 }
 
 const logger = createLogger(config.logLevel).child({ process: 'worker' });
 const container = await createContainer(config, { logger });
-await container.webhooks.register(container.jobs);
-await container.jobs.start();
 const stop = startRequestLogPruning({
   db: container.db,
   retentionDays: config.qbo.requestLogRetentionDays,
   logger,
 });
+await container.jobs.start();
+await container.sync.resumeUnfinished();
+await container.webhooks.startSweeps(container.jobs);
 logger.info(
   { retentionDays: config.qbo.requestLogRetentionDays },
-  'worker started: webhook processing, request-log pruning hourly',
+  'worker started: background jobs, request-log pruning hourly',
 );
 
 const shutdown = async (): Promise<void> => {
@@ -40,5 +50,5 @@ const shutdown = async (): Promise<void> => {
 };
 process.once('SIGINT', () => void shutdown());
 process.once('SIGTERM', () => void shutdown());
-// The pruning timer is unref'd; this keeps the process alive until a signal.
+// The timers are unref'd; this keeps the process alive until a signal.
 setInterval(() => {}, 1 << 30);

@@ -106,10 +106,9 @@ export async function startTestService(
   const adminToken = randomBytes(24).toString('hex');
   const tokenKey = randomBytes(32).toString('hex');
   const redis: Redis | null = process.env.REDIS_URL ? createRedis(process.env.REDIS_URL) : null;
-  const bullmq: Redis | null =
-    opts.webhooks && process.env.REDIS_URL
-      ? createRedis(process.env.REDIS_URL, { purpose: 'bullmq' })
-      : null;
+  const bullmqRedis: Redis | null = process.env.REDIS_URL
+    ? createRedis(process.env.REDIS_URL, { purpose: 'bullmq' })
+    : null;
   const clock = new TestClock();
   const services = buildServices({
     db,
@@ -119,23 +118,25 @@ export async function startTestService(
     minorVersion: 75,
     logger,
     redis,
+    bullmqRedis,
     clock,
     redisPrefix: `qbo-sync-test:${randomBytes(6).toString('hex')}:`,
     // Retries happen at once: the tests count attempts, not wall-clock backoff.
     apiClient: { sleep: async () => {} },
-    bullmqConnection: bullmq,
-    webhooks: { coalesceMs: opts.webhooks?.coalesceMs ?? 100 },
+    // Without `opts.webhooks`, stored deliveries stay pending for the test to look at.
+    webhooks: { coalesceMs: opts.webhooks ? (opts.webhooks.coalesceMs ?? 100) : 600_000 },
   });
   // The admin page as npm start serves it (built by npm install, or the build-it-first page).
   const app = await buildApp({ ...appDepsOf(services), adminUiDir: DEFAULT_ADMIN_UI_DIR });
   await app.listen({ port, host: '127.0.0.1' });
+  // Background jobs run in the test process, as `npm start` runs them (BullMQ with REDIS_URL).
+  await services.jobs.start();
   if (opts.webhooks) {
     sandbox.updateApp(registered.clientId, {
       webhookUrl: `${url}/api/quickbooks/webhook`,
       webhookFormat: opts.webhooks.format,
     });
-    await services.webhooks.register(services.jobs);
-    await services.jobs.start();
+    await services.webhooks.startSweeps(services.jobs);
   }
 
   const doFetch = async (path: string, init: RequestInit & { browser?: Browser } = {}) => {
@@ -196,7 +197,7 @@ export async function startTestService(
     close: async () => {
       await app.close();
       await services.jobs.close(1_000);
-      if (bullmq) await closeRedis(bullmq);
+      if (bullmqRedis) await closeRedis(bullmqRedis);
       if (redis) await closeRedis(redis);
     },
   };

@@ -21,6 +21,9 @@ import {
   type RateLimiter,
 } from '../lib/quickbooks/ports.ts';
 import { DbRequestLogSink, pruneExpiredRequestLog } from '../lib/quickbooks/client/request-log.ts';
+import type { JobWorker } from '../lib/jobs.ts';
+import type { QboJobs } from '../lib/quickbooks/jobs.ts';
+import { createSyncService, type SyncService } from '../lib/quickbooks/sync/sync.ts';
 import { TokenCipher, type TokenKeyring } from '../lib/quickbooks/connection/token-cipher.ts';
 import { TokenStore } from '../lib/quickbooks/connection/token-store.ts';
 import {
@@ -30,9 +33,8 @@ import {
   pgliteClusterExists,
   type DatabaseHandle,
 } from './db.ts';
-import type { JobWorker } from '../lib/jobs.ts';
 import { qboReader } from '../lib/quickbooks/webhooks/qbo-reader.ts';
-import { Webhooks, type WebhookJobs } from '../lib/quickbooks/webhooks/webhooks.ts';
+import { Webhooks } from '../lib/quickbooks/webhooks/webhooks.ts';
 import { createJobs } from './jobs.ts';
 import { createLock } from './lock.ts';
 import { migrate } from './migrate.ts';
@@ -100,9 +102,6 @@ export function createLogger(level: LogLevel, destination?: pino.DestinationStre
 // ---------------------------------------------------------------------------------------
 // Services
 
-/** Every background job, by name, with its payload. */
-export type QboJobs = WebhookJobs;
-
 export interface ServiceOptions {
   db: Kysely<Database>;
   intuit: IntuitConfig;
@@ -111,14 +110,17 @@ export interface ServiceOptions {
   minorVersion: number;
   logger: pino.Logger;
   redis?: Redis | null;
+  /**
+   * A BullMQ-ready connection (`createRedis(url, { purpose: 'bullmq' })`): jobs go through
+   * BullMQ. Null or absent: the in-process runner.
+   */
+  bullmqRedis?: Redis | null;
   clock?: Clock;
   /** Key prefixes for the Redis lock and limiter (tests isolate themselves with these). */
   redisPrefix?: string;
   scopes?: string[];
   /** Overrides for the QBO client (tests shorten backoff sleeps). */
   apiClient?: Partial<Pick<QboApiClientDeps, 'sleep' | 'maxAttempts' | 'timeoutMs' | 'retry'>>;
-  /** BullMQ's connection (`createRedis(url, { purpose: 'bullmq' })`): jobs on Redis; null: in-process. */
-  bullmqConnection?: Redis | null;
   webhooks?: { coalesceMs?: number; invalidPerMinute?: number };
 }
 
@@ -137,7 +139,9 @@ export interface Services {
   stateSecret: Buffer;
   intuit: IntuitConfig;
   scopes: string[];
+  /** Background jobs: handlers are registered here; entry points call `start()`. */
   jobs: JobWorker<QboJobs>;
+  sync: SyncService;
   webhooks: Webhooks;
 }
 
@@ -182,6 +186,15 @@ export function buildServices(o: ServiceOptions): Services {
     minorVersion: o.minorVersion,
     ...o.apiClient,
   });
+  const jobs = createJobs<QboJobs>({
+    bullmqConnection: o.bullmqRedis ?? null,
+    lock,
+    clock,
+    prefix: `${prefix}jobs`,
+    onError: (err, job) => log.warn({ err, jobId: job.id, job: job.name }, 'job run failed'),
+  });
+  const sync = createSyncService({ db: o.db, api, clock, logger: log, lock, jobs });
+  sync.register(jobs);
   const stateSecret = deriveOAuthStateSecret(o.tokenKeyring);
   const connections = new ConnectionService({
     db: o.db,
@@ -192,13 +205,6 @@ export function buildServices(o: ServiceOptions): Services {
     stateSecret,
     environment: o.intuit.environment,
     scopes,
-  });
-  const jobs = createJobs<QboJobs>({
-    bullmqConnection: o.bullmqConnection ?? null,
-    lock,
-    clock,
-    prefix: `${prefix}jobs`,
-    onError: (err, job) => log.error({ err, job }, 'job failed'),
   });
   const webhooks = new Webhooks({
     db: o.db,
@@ -212,6 +218,7 @@ export function buildServices(o: ServiceOptions): Services {
       ? { invalidStorePerMinute: o.webhooks.invalidPerMinute }
       : {}),
   });
+  webhooks.register(jobs);
   return {
     db: o.db,
     clock,
@@ -228,6 +235,7 @@ export function buildServices(o: ServiceOptions): Services {
     intuit: o.intuit,
     scopes,
     jobs,
+    sync,
     webhooks,
   };
 }
@@ -240,6 +248,7 @@ export function appDepsOf(s: Services): AppDeps {
     logger: s.logger,
     auth: s.auth,
     connections: s.connections,
+    sync: s.sync,
     webhooks: s.webhooks.receiver,
   };
 }
@@ -267,10 +276,10 @@ export async function createContainer(
   const logger = opts.logger ?? createLogger(config.logLevel);
   const database = await openDatabase(config, logger);
   let redis: Redis | null = null;
-  let bullmq: Redis | null = null;
+  let bullmqRedis: Redis | null = null;
   try {
     redis = config.redisUrl ? createRedis(config.redisUrl, { name: 'qbo-sync' }) : null;
-    bullmq = config.redisUrl
+    bullmqRedis = config.redisUrl
       ? createRedis(config.redisUrl, { name: 'qbo-sync-jobs', purpose: 'bullmq' })
       : null;
     const services = buildServices({
@@ -281,7 +290,7 @@ export async function createContainer(
       minorVersion: config.qbo.minorVersion,
       logger,
       redis,
-      bullmqConnection: bullmq,
+      bullmqRedis,
       webhooks: {
         coalesceMs: config.qbo.webhookCoalesceMs,
         invalidPerMinute: config.qbo.webhookInvalidPerMinute,
@@ -293,14 +302,14 @@ export async function createContainer(
       database,
       redis,
       close: async () => {
-        await services.jobs.close().catch(() => {});
-        if (bullmq) await closeRedis(bullmq);
+        await services.jobs.close();
+        if (bullmqRedis) await closeRedis(bullmqRedis);
         if (redis) await closeRedis(redis);
         await database.close();
       },
     };
   } catch (err) {
-    if (bullmq) await closeRedis(bullmq);
+    if (bullmqRedis) await closeRedis(bullmqRedis);
     if (redis) await closeRedis(redis);
     await database.close();
     throw err;

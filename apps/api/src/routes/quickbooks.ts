@@ -11,9 +11,11 @@ import type { Database } from '../db/schema.ts';
 import type { AdminAuth } from '../http/admin-auth.ts';
 import type { ConnectionService } from '../lib/quickbooks/connection/connection.service.ts';
 import type { Clock } from '../lib/quickbooks/ports.ts';
+import type { SyncService } from '../lib/quickbooks/sync/sync.ts';
 import type { WebhookReceiver } from '../lib/quickbooks/webhooks/webhook-receiver.ts';
 import { connectionRoutes } from './quickbooks/connection.ts';
 import { observabilityRoutes } from './quickbooks/observability.ts';
+import { syncRoutes } from './quickbooks/sync.ts';
 import { webhookRoutes } from './quickbooks/webhooks.ts';
 
 export interface QuickBooksRouteDeps {
@@ -23,6 +25,7 @@ export interface QuickBooksRouteDeps {
   connections: ConnectionService;
   /** Stores Intuit's notifications (POST /webhook). */
   webhooks: WebhookReceiver;
+  sync: SyncService;
   /** Where /callback sends the browser; default `/admin`. */
   adminPath?: string;
 }
@@ -33,4 +36,5 @@ export function registerQuickBooksRoutes(app: FastifyInstance, deps: QuickBooksR
   void app.register(connectionRoutes, { ...deps, prefix: QUICKBOOKS_PREFIX });
   void app.register(observabilityRoutes, { ...deps, prefix: QUICKBOOKS_PREFIX });
   void app.register(webhookRoutes, { ...deps, prefix: QUICKBOOKS_PREFIX });
+  void app.register(syncRoutes, { ...deps, prefix: QUICKBOOKS_PREFIX });
 }

@@ -167,8 +167,16 @@ for (const format of ['legacy', 'cloudevents'] as const satisfies readonly Forma
           reorder: true,
           seed: 7,
         });
-        await control(sandbox, 'POST', '/webhooks/failures', { count: 3, mode: 'fail' });
-        await control(sandbox, 'POST', '/webhooks/failures', { count: 2, mode: 'drop' });
+        await control(sandbox, 'POST', '/webhooks/failures', {
+          clientId: svc.clientId,
+          count: 3,
+          mode: 'fail',
+        });
+        await control(sandbox, 'POST', '/webhooks/failures', {
+          clientId: svc.clientId,
+          count: 2,
+          mode: 'drop',
+        });
         const stranger = `zz${randomBytes(4).toString('hex')}`;
         const post = (body: string, signature: string) =>
           svc.fetch('/api/quickbooks/webhook', {

@@ -15,16 +15,13 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../../../db/schema.ts';
 import type { JobQueue, JobWorker } from '../../jobs.ts';
+import type { QboJobs } from '../jobs.ts';
 import type { Clock } from '../ports.ts';
 import { WebhookProcessor, type ProcessorOptions, type QboReader } from './webhook-processor.ts';
 import { WebhookReceiver } from './webhook-receiver.ts';
 
 export const WEBHOOK_PROCESS_JOB = 'qbo.webhook-process';
-
-/** The webhooks' part of the job catalogue. */
-export interface WebhookJobs {
-  [WEBHOOK_PROCESS_JOB]: { reason: 'delivery' | 'sweep' | 'retry' };
-}
+type WebhookJobs = QboJobs;
 
 export const DEFAULT_COALESCE_MS = 500;
 export const WEBHOOK_SWEEP_CRON = '* * * * *';
@@ -81,11 +78,8 @@ export class Webhooks {
       );
   }
 
-  /**
-   * Registers the consumer and the periodic sweep, and sweeps once now: events stored while
-   * no worker ran (a crash after the 200) are processed.
-   */
-  async register(worker: JobWorker<WebhookJobs>): Promise<void> {
+  /** Registers the consumer (where the container is built). */
+  register(worker: JobWorker<WebhookJobs>): void {
     const processor = this.processor;
     worker.handle(
       WEBHOOK_PROCESS_JOB,
@@ -96,6 +90,13 @@ export class Webhooks {
       },
       { groupOf: () => WEBHOOK_PROCESS_JOB, attempts: 5, backoffMs: 1_000 },
     );
+  }
+
+  /**
+   * In the processes that consume jobs, once started: the per-minute sweep, and one sweep
+   * now, so events stored while no worker ran (a crash after the 200) are processed.
+   */
+  async startSweeps(worker: JobWorker<WebhookJobs>): Promise<void> {
     await worker.schedule(
       WEBHOOK_PROCESS_JOB,
       { id: 'qbo.webhook-sweep', cron: WEBHOOK_SWEEP_CRON },

@@ -1,0 +1,24 @@
+// The catalogue of QuickBooks background jobs: each name and its payload. Payloads only name
+// work recorded in the database (a sync run, a realm), so a lost or repeated job costs time,
+// never data (lib/jobs.ts).
+export interface SyncJobData {
+  /** The qbo_sync_runs row this job carries out. */
+  runId: string;
+  realmId: string;
+}
+
+export interface DailyReconcileJobData {
+  /** One realm, or every connected realm when absent (the daily schedule). */
+  realmId?: string;
+}
+
+/** What woke the webhook processor; it always takes every due event from the database. */
+export interface WebhookProcessJobData {
+  reason: 'delivery' | 'sweep' | 'retry';
+}
+
+export interface QboJobs {
+  'qbo.sync': SyncJobData;
+  'qbo.daily-reconcile': DailyReconcileJobData;
+  'qbo.webhook-process': WebhookProcessJobData;
+}
