@@ -143,7 +143,7 @@ const plain = {
     'QBO ignores minor versions below 75 since 2025-08-01; use 75 or later',
   ),
   QBO_REQUEST_LOG_RETENTION_DAYS: int(30, 1, 3650, 'use 1-3650 days'),
-  QBO_WEBHOOK_COALESCE_MS: int(500, 0, 60_000, 'use 0-60000 ms'),
+  QBO_WEBHOOK_COALESCE_MS: int(500, 0, 3_600_000, 'use 0-3600000 ms'),
   QBO_WEBHOOK_INVALID_PER_MINUTE: int(60, 0, 100_000, 'use 0-100000'),
   INTUIT_ENVIRONMENT: z
     .enum(['sandbox', 'production'], 'must be "sandbox" or "production"')
