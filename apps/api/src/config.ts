@@ -76,6 +76,10 @@ export interface AppConfig {
     metering: MeteringPolicy;
     /** When the daily reconciliation runs (UTC cron, QBO_RECONCILE_CRON). */
     reconcileCron: string;
+    /** Webhook deliveries within this window are read from QBO together. */
+    webhookCoalesceMs: number;
+    /** Invalid (unsigned) webhook posts stored per minute; the rest are only answered 401. */
+    webhookInvalidPerMinute: number;
   };
   /** Where generated secrets came from, for the start-up log. */
   secretsSource: { tokenKeyring: 'env' | 'local-secrets'; adminApiToken: 'env' | 'local-secrets' };
@@ -178,6 +182,8 @@ const plain = {
       }
     }, 'must be a 5-field cron expression in UTC, e.g. "0 3 * * *" (03:00 every day)')
     .default('0 3 * * *'),
+  QBO_WEBHOOK_COALESCE_MS: int(500, 0, 3_600_000, 'use 0-3600000 ms'),
+  QBO_WEBHOOK_INVALID_PER_MINUTE: int(60, 0, 100_000, 'use 0-100000'),
   INTUIT_ENVIRONMENT: z
     .enum(['sandbox', 'production'], 'must be "sandbox" or "production"')
     .default('sandbox'),
@@ -358,6 +364,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
         metered: intuit?.environment === 'production' && !intuit.sandboxUrl,
       },
       reconcileCron: p.QBO_RECONCILE_CRON,
+      webhookCoalesceMs: p.QBO_WEBHOOK_COALESCE_MS,
+      webhookInvalidPerMinute: p.QBO_WEBHOOK_INVALID_PER_MINUTE,
     },
     secretsSource,
   });

@@ -114,6 +114,7 @@ try {
   // a crash left unfinished, and a reconciliation missed while the process was down.
   await container.jobs.start();
   await container.sync.startBackground(container.jobs);
+  await container.webhooks.startSweeps(container.jobs);
   stopPruning = startRequestLogPruning({
     db: container.db,
     retentionDays: config.qbo.requestLogRetentionDays,

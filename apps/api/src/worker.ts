@@ -1,6 +1,6 @@
 // Worker-only entry for the scaled mode (DATABASE_URL and REDIS_URL; several API processes
 // behind a load balancer, and one or more of these). It consumes the background jobs through
-// BullMQ — sync runs ('qbo.sync'), and the jobs other capabilities register in the
+// BullMQ — sync runs ('qbo.sync'), webhook processing ('qbo.webhook-process'), and the jobs other capabilities register in the
 // container — and deletes qbo_request_log rows older than QBO_REQUEST_LOG_RETENTION_DAYS,
 // hourly. In the embedded default `npm start` does all of this in-process (PGlite allows one
 // process per data directory).
@@ -45,6 +45,7 @@ const stop = startRequestLogPruning({
 });
 await container.jobs.start();
 await container.sync.startBackground(container.jobs);
+await container.webhooks.startSweeps(container.jobs);
 logger.info(
   { retentionDays: config.qbo.requestLogRetentionDays },
   'worker started: background jobs, request-log pruning hourly',

@@ -80,6 +80,11 @@ export interface TestService {
 export interface TestServiceOptions {
   /** TRUST_PROXY as the service would get it (default: none trusted). */
   trustProxy?: TrustProxy;
+  /**
+   * Point the sandbox app's webhooks at this service (in this format) and run the job
+   * worker in-process (BullMQ when REDIS_URL is set), as `npm start` does.
+   */
+  webhooks?: { format: 'legacy' | 'cloudevents'; coalesceMs?: number };
 }
 
 export async function startTestService(
@@ -129,6 +134,8 @@ export async function startTestService(
     redisPrefix: `qbo-sync-test:${randomBytes(6).toString('hex')}:`,
     // Retries happen at once: the tests count attempts, not wall-clock backoff.
     apiClient: { sleep: async () => {} },
+    // Without `opts.webhooks`, stored deliveries stay pending for the test to look at.
+    webhooks: { coalesceMs: opts.webhooks ? (opts.webhooks.coalesceMs ?? 100) : 600_000 },
   });
   // The admin page as npm start serves it (built by npm install, or the build-it-first page).
   const app = await buildApp({
@@ -139,6 +146,13 @@ export async function startTestService(
   await app.listen({ port, host: '127.0.0.1' });
   // Background jobs run in the test process, as `npm start` runs them (BullMQ with REDIS_URL).
   await services.jobs.start();
+  if (opts.webhooks) {
+    sandbox.updateApp(registered.clientId, {
+      webhookUrl: `${url}/api/quickbooks/webhook`,
+      webhookFormat: opts.webhooks.format,
+    });
+    await services.webhooks.startSweeps(services.jobs);
+  }
 
   const doFetch = async (path: string, init: RequestInit & { browser?: Browser } = {}) => {
     const { browser, ...rest } = init;

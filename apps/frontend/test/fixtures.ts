@@ -145,6 +145,7 @@ export function metrics(opts: { throttled?: number; needsReauth?: boolean } = {}
     webhooks: {
       received: 0,
       processed: 0,
+      skipped: 0,
       failed: 0,
       rejected: 0,
       pending: 0,

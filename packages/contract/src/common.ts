@@ -86,3 +86,20 @@ export const ENTITY_TYPES = EntityType.options;
 export const Environment = z.enum(['sandbox', 'production']);
 export const ConnectionStatus = z.enum(['connected', 'needs_reauth', 'disconnected']);
 export const SyncStatus = z.enum(['idle', 'running', 'success', 'error']);
+
+/** `from`, `to`, `cursor` and `limit`: the paging fields of every newest-first list. */
+export const listPageFields = {
+  from: isoInput('from').optional(),
+  to: isoInput('to').optional(),
+  cursor: z.string().min(1).max(200).optional(),
+  limit: intString('limit', 1, 500).optional(),
+};
+
+/** Refines a list query: `from` must not be after `to`. */
+export const fromNotAfterTo: [
+  (q: { from?: string | undefined; to?: string | undefined }) => boolean,
+  { message: string; path: string[] },
+] = [
+  (q) => !q.from || !q.to || Date.parse(q.from) <= Date.parse(q.to),
+  { message: 'from must not be after to', path: ['from'] },
+];

@@ -9,6 +9,7 @@ export const ERROR_STATUS = {
   invalid_json: 400,
   unauthorized: 401,
   invalid_admin_token: 401,
+  invalid_signature: 401,
   forbidden: 403,
   cross_origin_request: 403,
   not_found: 404,

@@ -10,5 +10,6 @@ export * from './connection.ts';
 export * from './status.ts';
 export * from './request-log.ts';
 export * from './metrics.ts';
+export * from './webhooks.ts';
 export * from './sync.ts';
 export * from './health.ts';

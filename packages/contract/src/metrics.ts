@@ -45,6 +45,8 @@ export const MetricsResponse = z.object({
   webhooks: z.object({
     received: z.number().int(),
     processed: z.number().int(),
+    /** Stored but not applied: entity not mirrored, realm not connected, unreadable. */
+    skipped: z.number().int(),
     failed: z.number().int(),
     rejected: z.number().int(),
     pending: z.number().int(),

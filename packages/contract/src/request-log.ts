@@ -1,6 +1,6 @@
 // GET /request-log: one row per HTTP attempt to QBO or Intuit's OAuth server.
 import { z } from 'zod';
-import { Iso, RealmId, intString, isoInput, textInput } from './common.ts';
+import { Iso, RealmId, fromNotAfterTo, listPageFields, textInput } from './common.ts';
 
 /**
  * What a row is: a call to the Accounting API, or which call to Intuit's OAuth server
@@ -38,19 +38,9 @@ export const RequestLogQuery = z
     path: textInput('path', 500).optional(),
     /** QBO fault code (`3001`) or OAuth error (`invalid_grant`). */
     error_code: textInput('error_code', 100).optional(),
-    from: isoInput('from').optional(),
-    to: isoInput('to').optional(),
-    /** `next_cursor` of the previous page, as it was given. */
-    cursor: z
-      .string()
-      .regex(/^[A-Za-z0-9_-]{1,200}$/, 'cursor must be a next_cursor value as returned')
-      .optional(),
-    limit: intString('limit', 1, 500).optional(),
+    ...listPageFields,
   })
-  .refine((q) => !q.from || !q.to || Date.parse(q.from) <= Date.parse(q.to), {
-    message: 'from must not be after to',
-    path: ['from'],
-  });
+  .refine(...fromNotAfterTo);
 export type RequestLogQuery = z.infer<typeof RequestLogQuery>;
 
 export const RequestLogEntry = z.object({

@@ -156,7 +156,8 @@ export interface QboRequestLogTable {
 }
 
 export type WebhookFormat = 'legacy' | 'cloudevents';
-export type WebhookEventStatus = 'pending' | 'processing' | 'processed' | 'failed' | 'rejected';
+export type WebhookEventStatus =
+  'pending' | 'processing' | 'processed' | 'skipped' | 'failed' | 'rejected';
 
 export interface QboWebhookEventsTable {
   id: Generated<string>;
@@ -171,6 +172,19 @@ export interface QboWebhookEventsTable {
   last_error: string | null;
   received_at: TimestampDefault;
   processed_at: NullableTimestamp;
+  /** Every realm the delivery names; `realm_id` is the first. */
+  realm_ids: ColumnType<string[], string[] | undefined, string[]>;
+  entities: ColumnType<string[], string[] | undefined, string[]>;
+  operations: ColumnType<string[], string[] | undefined, string[]>;
+  notification_count: ColumnType<number, number | undefined, number>;
+  /** Copies of this exact body received (Intuit retries and duplicates). */
+  deliveries: ColumnType<number, number | undefined, number>;
+  last_received_at: NullableTimestamp;
+  intuit_t_id: string | null;
+  reason: string | null;
+  next_attempt_at: NullableTimestamp;
+  claimed_at: NullableTimestamp;
+  objects_applied: ColumnType<number, number | undefined, number>;
 }
 
 export type SyncCursorStatus = 'idle' | 'running' | 'success' | 'error';

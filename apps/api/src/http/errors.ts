@@ -13,7 +13,7 @@ import type {
   QboThrottledError,
 } from '../lib/quickbooks/client/errors.ts';
 import { QboFault } from '../lib/quickbooks/client/errors.ts';
-import type { InvalidCursorError } from '../lib/quickbooks/client/request-log.ts';
+import type { InvalidCursorError } from '../lib/quickbooks/keyset-cursor.ts';
 import type {
   OAuthClientError,
   OAuthGrantError,

@@ -36,6 +36,8 @@ import {
   pgliteClusterExists,
   type DatabaseHandle,
 } from './db.ts';
+import { qboReader } from '../lib/quickbooks/webhooks/qbo-reader.ts';
+import { Webhooks } from '../lib/quickbooks/webhooks/webhooks.ts';
 import { createJobs } from './jobs.ts';
 import { createReadinessCheck, type ReadinessCheck } from './health.ts';
 import { createLock } from './lock.ts';
@@ -147,6 +149,7 @@ export interface ServiceOptions {
   metering?: MeteringPolicy;
   /** Overrides for the QBO client (tests shorten backoff sleeps). */
   apiClient?: Partial<Pick<QboApiClientDeps, 'sleep' | 'maxAttempts' | 'timeoutMs' | 'retry'>>;
+  webhooks?: { coalesceMs?: number; invalidPerMinute?: number };
 }
 
 export interface Services {
@@ -169,6 +172,7 @@ export interface Services {
   sync: SyncService;
   readiness: ReadinessCheck;
   prometheus: QboPrometheus;
+  webhooks: Webhooks;
 }
 
 export function buildServices(o: ServiceOptions): Services {
@@ -252,6 +256,19 @@ export function buildServices(o: ServiceOptions): Services {
     syncStatus: () => sync.status(),
     meteredUsage: () => connections.meteredUsage(),
   });
+  const webhooks = new Webhooks({
+    db: o.db,
+    clock,
+    logger: log,
+    verifierToken: o.intuit.webhookVerifierToken,
+    jobs,
+    qbo: qboReader(api),
+    ...(o.webhooks?.coalesceMs !== undefined ? { coalesceMs: o.webhooks.coalesceMs } : {}),
+    ...(o.webhooks?.invalidPerMinute !== undefined
+      ? { invalidStorePerMinute: o.webhooks.invalidPerMinute }
+      : {}),
+  });
+  webhooks.register(jobs);
   return {
     db: o.db,
     clock,
@@ -271,6 +288,7 @@ export function buildServices(o: ServiceOptions): Services {
     sync,
     readiness: createReadinessCheck({ db: o.db, redis }),
     prometheus,
+    webhooks,
   };
 }
 
@@ -294,6 +312,7 @@ export function appDepsOf(s: Services): AppDeps {
     sync: s.sync,
     readiness: s.readiness,
     prometheus: s.prometheus,
+    webhooks: s.webhooks.receiver,
   };
 }
 
@@ -337,6 +356,10 @@ export async function createContainer(
       logger,
       redis,
       bullmqRedis,
+      webhooks: {
+        coalesceMs: config.qbo.webhookCoalesceMs,
+        invalidPerMinute: config.qbo.webhookInvalidPerMinute,
+      },
     });
     await scheduleKeepAlive(services.jobs);
     return {

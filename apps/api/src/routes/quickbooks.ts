@@ -1,5 +1,5 @@
 // /api/quickbooks: one Fastify plugin per capability, each under this prefix. Admin-
-// authenticated except /callback (protected by `state`). Every route takes an optional
+// authenticated except /callback (protected by `state`) and /webhook (by Intuit's signature). Every route takes an optional
 // `realmId`; without it the most recently connected company is meant. Each route declares
 // its query and answer with the schemas of @qbo-sync/contract: input is validated before the
 // handler runs and answers are checked as they are serialised. Handlers call services in
@@ -12,15 +12,19 @@ import type { AdminAuth } from '../http/admin-auth.ts';
 import type { ConnectionService } from '../lib/quickbooks/connection/connection.service.ts';
 import type { Clock } from '../lib/quickbooks/ports.ts';
 import type { SyncService } from '../lib/quickbooks/sync/sync.ts';
+import type { WebhookReceiver } from '../lib/quickbooks/webhooks/webhook-receiver.ts';
 import { connectionRoutes } from './quickbooks/connection.ts';
 import { observabilityRoutes } from './quickbooks/observability.ts';
 import { syncRoutes } from './quickbooks/sync.ts';
+import { webhookRoutes } from './quickbooks/webhooks.ts';
 
 export interface QuickBooksRouteDeps {
   db: Kysely<Database>;
   clock: Clock;
   auth: AdminAuth;
   connections: ConnectionService;
+  /** Stores Intuit's notifications (POST /webhook). */
+  webhooks: WebhookReceiver;
   sync: SyncService;
   /** Where /callback sends the browser; default `/admin`. */
   adminPath?: string;
@@ -31,5 +35,6 @@ export const QUICKBOOKS_PREFIX = '/api/quickbooks';
 export function registerQuickBooksRoutes(app: FastifyInstance, deps: QuickBooksRouteDeps): void {
   void app.register(connectionRoutes, { ...deps, prefix: QUICKBOOKS_PREFIX });
   void app.register(observabilityRoutes, { ...deps, prefix: QUICKBOOKS_PREFIX });
+  void app.register(webhookRoutes, { ...deps, prefix: QUICKBOOKS_PREFIX });
   void app.register(syncRoutes, { ...deps, prefix: QUICKBOOKS_PREFIX });
 }

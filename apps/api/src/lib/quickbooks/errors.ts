@@ -17,7 +17,7 @@
 //   qbo_auth           QboAuthError              client/errors.ts      401 / 403
 //   qbo_network        QboNetworkError           client/errors.ts      no (complete) answer
 //   lock_timeout       LockTimeoutError          ports.ts
-//   invalid_cursor     InvalidCursorError        client/request-log.ts
+//   invalid_cursor     InvalidCursorError        keyset-cursor.ts
 export type QuickBooksErrorKind =
   | 'oauth_grant'
   | 'oauth_transient'

@@ -14,9 +14,14 @@ export interface DailyReconcileJobData {
 
 /** The daily pass that refreshes connections near their refresh token's expiry. */
 export type KeepAliveJobData = Record<string, never>;
+/** What woke the webhook processor; it always takes every due event from the database. */
+export interface WebhookProcessJobData {
+  reason: 'delivery' | 'sweep' | 'retry';
+}
 
 export interface QboJobs {
   'qbo.keep-alive': KeepAliveJobData;
   'qbo.sync': SyncJobData;
   'qbo.daily-reconcile': DailyReconcileJobData;
+  'qbo.webhook-process': WebhookProcessJobData;
 }

@@ -72,6 +72,8 @@ export interface RefreshStats {
 export interface WebhookStats {
   received: number;
   processed: number;
+  /** Stored but not applied: entity not mirrored, realm not connected, unreadable. */
+  skipped: number;
   failed: number;
   rejected: number;
   pending: number;
@@ -353,6 +355,9 @@ async function webhookStats(
       sql<string>`count(*) filter (where received_at > ${from} and status = 'processed')`.as(
         'processed',
       ),
+      sql<string>`count(*) filter (where received_at > ${from} and status = 'skipped')`.as(
+        'skipped',
+      ),
       sql<string>`count(*) filter (where received_at > ${from} and status = 'failed')`.as('failed'),
       sql<string>`count(*) filter (where received_at > ${from} and status = 'rejected')`.as(
         'rejected',
@@ -374,13 +379,18 @@ async function webhookStats(
     ]);
   // Events without a realm (unsigned or unreadable deliveries) count for the service as a
   // whole only when no realm is selected.
-  q = realmId === null ? q : q.where('realm_id', '=', realmId);
+  // A delivery may name several realms (CloudEvents): it counts for each of them.
+  q =
+    realmId === null
+      ? q
+      : q.where(sql<boolean>`(realm_id = ${realmId} or realm_ids @> array[${realmId}]::text[])`);
   const row = await q.executeTakeFirstOrThrow();
   const oldest = row.oldest_pending === null ? null : new Date(row.oldest_pending).getTime();
   const sec = (v: string | number | null) => (v === null ? null : Math.round(Number(v) * 10) / 10);
   return {
     received: Number(row.received),
     processed: Number(row.processed),
+    skipped: Number(row.skipped),
     failed: Number(row.failed),
     rejected: Number(row.rejected),
     pending: Number(row.pending),

@@ -37,6 +37,7 @@ export function toMetricsResponse(m: HealthMetrics): MetricsResponse {
     webhooks: {
       received: w.received,
       processed: w.processed,
+      skipped: w.skipped,
       failed: w.failed,
       rejected: w.rejected,
       pending: w.pending,

@@ -3,10 +3,11 @@
 // reading logs. Rows never hold a token or secret: paths are sanitised here as well as by the
 // callers (defence in depth — a caller's mistake must not put a refresh token into a table
 // the UI lists).
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database, QboRequestLogKind } from '../../../db/schema.ts';
-import { QuickBooksError, type QuickBooksErrorKind } from '../errors.ts';
+import { beforeCursor, decodeCursor, exactTime, pageOf } from '../keyset-cursor.ts';
+export { InvalidCursorError } from '../keyset-cursor.ts';
 import { DAY_MS, type RequestLogRecord, type RequestLogSink } from '../ports.ts';
 
 /** A stored record: its id, the time it was stored under, and the column's name for the code. */
@@ -161,16 +162,12 @@ export async function listRequestLog(
   f: RequestLogFilter = {},
 ): Promise<{ logs: RequestLogEntry[]; nextCursor: string | null }> {
   const limit = Math.min(Math.max(Math.trunc(f.limit ?? DEFAULT_PAGE_SIZE), 1), MAX_PAGE_SIZE);
-  const cursor = f.cursor ? decodeCursor(f.cursor) : null;
+  const cursor = f.cursor ? decodeCursor(f.cursor, /^\d{1,19}$/, 'request-log') : null;
   let q = db
     .selectFrom('qbo_request_log')
     .selectAll()
     // Microsecond precision: a JS Date would round, and the next page could skip a row.
-    .select(
-      sql<string>`to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as(
-        'created_at_exact',
-      ),
-    )
+    .select(exactTime('created_at').as('created_at_exact'))
     .orderBy('created_at', 'desc')
     .orderBy('id', 'desc')
     .limit(limit + 1);
@@ -190,18 +187,8 @@ export async function listRequestLog(
     const base = Number(s[0]) * 100;
     q = q.where('status', '>=', base).where('status', '<', base + 100);
   }
-  if (cursor) {
-    q = q.where((eb) =>
-      eb(
-        eb.refTuple('created_at', 'id'),
-        '<',
-        eb.tuple(sql<Date>`${cursor.at}::timestamptz`, sql<string>`${cursor.id}::bigint`),
-      ),
-    );
-  }
-  const rows = await q.execute();
-  const page = rows.slice(0, limit);
-  const last = page[page.length - 1];
+  if (cursor) q = q.where(beforeCursor('created_at', 'id', cursor, 'bigint'));
+  const { page, nextCursor } = pageOf(await q.execute(), limit, (r) => r.created_at_exact);
   return {
     logs: page.map((r) => ({
       id: r.id,
@@ -218,51 +205,6 @@ export async function listRequestLog(
       errorMessage: r.error_message,
       createdAt: r.created_at,
     })),
-    nextCursor: rows.length > limit && last ? encodeCursor(last.created_at_exact, last.id) : null,
+    nextCursor,
   };
-}
-
-function encodeCursor(at: string, id: string): string {
-  return Buffer.from(JSON.stringify([at, id])).toString('base64url');
-}
-
-export class InvalidCursorError extends QuickBooksError {
-  override name = 'InvalidCursorError';
-  override readonly kind: QuickBooksErrorKind = 'invalid_cursor';
-}
-
-/** Postgres bigint's largest value: a larger id would fail the cast, not match no row. */
-const MAX_BIGINT = 9223372036854775807n;
-
-/**
- * A calendar date Postgres takes: year 0001 or later (it has no year 0) and a day the month
- * has. JS Date rolls 2026-02-30 over to March 2, so the parse must give the same date back.
- */
-function isRealInstant(at: string): boolean {
-  const ms = Date.parse(at);
-  return (
-    Number.isFinite(ms) &&
-    at.slice(0, 4) !== '0000' &&
-    new Date(ms).toISOString().slice(0, 19) === at.slice(0, 19)
-  );
-}
-
-function decodeCursor(cursor: string): { at: string; id: string } {
-  try {
-    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (
-      Array.isArray(v) &&
-      typeof v[0] === 'string' &&
-      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(v[0]) &&
-      isRealInstant(v[0]) &&
-      typeof v[1] === 'string' &&
-      /^\d{1,19}$/.test(v[1]) &&
-      BigInt(v[1]) <= MAX_BIGINT
-    ) {
-      return { at: v[0], id: v[1] };
-    }
-  } catch {
-    // fall through
-  }
-  throw new InvalidCursorError('invalid request-log cursor');
 }

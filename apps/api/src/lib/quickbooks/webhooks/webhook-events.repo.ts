@@ -1,0 +1,190 @@
+// qbo_webhook_events queries: store a delivery, claim due events, record how they ended,
+// list them for the admin page. Every function takes `db` explicitly.
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type {
+  Database,
+  QboWebhookEventsTable,
+  WebhookEventStatus,
+  WebhookFormat,
+} from '../../../db/schema.ts';
+import { toJson } from '../../../db/schema.ts';
+import { beforeCursor, decodeCursor, exactTime, pageOf } from '../keyset-cursor.ts';
+
+export type WebhookEventRow = Selectable<QboWebhookEventsTable>;
+
+export interface NewDelivery {
+  eventId: string;
+  rawBody: string;
+  /** Parsed body, or null when it is not JSON (or not storable as jsonb). */
+  payload: unknown;
+  signatureValid: boolean;
+  format: WebhookFormat | null;
+  realmIds: string[];
+  entities: string[];
+  operations: string[];
+  notificationCount: number;
+  intuitTid: string | null;
+  /** Rejected (bad signature) or skipped (signed but unreadable) at once, with why. */
+  status: 'pending' | 'rejected' | 'skipped';
+  reason: string | null;
+  receivedAt: Date;
+}
+
+/**
+ * Stores a delivery. A signed body already stored (Intuit's retry or duplicate, byte for
+ * byte) adds to that row's `deliveries` instead of a new row: `duplicate` is then true.
+ */
+export async function insertDelivery(
+  db: Kysely<Database>,
+  d: NewDelivery,
+): Promise<{ id: string; duplicate: boolean }> {
+  const row = await db
+    .insertInto('qbo_webhook_events')
+    .values({
+      event_id: d.eventId,
+      raw_body: d.rawBody,
+      payload: d.payload === null ? null : toJson(d.payload),
+      signature_valid: d.signatureValid,
+      format: d.format,
+      realm_id: d.realmIds[0] ?? null,
+      realm_ids: d.realmIds,
+      entities: d.entities,
+      operations: d.operations,
+      notification_count: d.notificationCount,
+      intuit_t_id: d.intuitTid,
+      status: d.status,
+      reason: d.reason,
+      received_at: d.receivedAt,
+      last_received_at: d.receivedAt,
+      processed_at: d.status === 'pending' ? null : d.receivedAt,
+    })
+    .onConflict((oc) =>
+      oc
+        .column('event_id')
+        .where('signature_valid', '=', true)
+        .doUpdateSet({
+          deliveries: sql`qbo_webhook_events.deliveries + 1`,
+          last_received_at: d.receivedAt,
+        }),
+    )
+    .returning(['id', 'deliveries'])
+    .executeTakeFirstOrThrow();
+  return { id: row.id, duplicate: row.deliveries > 1 };
+}
+
+/**
+ * Claims up to `limit` events due for processing, oldest first: pending ones whose backoff
+ * has passed, and claims older than `leaseMs` (a worker died mid-way). `FOR UPDATE SKIP
+ * LOCKED` lets several workers claim side by side without taking the same rows.
+ */
+export async function claimDueEvents(
+  db: Kysely<Database>,
+  o: { now: Date; limit: number; leaseMs: number },
+): Promise<WebhookEventRow[]> {
+  const staleBefore = new Date(o.now.getTime() - o.leaseMs);
+  return db
+    .updateTable('qbo_webhook_events')
+    .set({ status: 'processing', claimed_at: o.now, attempts: sql`attempts + 1` })
+    .where('id', 'in', (eb) =>
+      eb
+        .selectFrom('qbo_webhook_events')
+        .select('id')
+        .where((w) =>
+          w.or([
+            w.and([
+              w('status', '=', 'pending'),
+              w.or([w('next_attempt_at', 'is', null), w('next_attempt_at', '<=', o.now)]),
+            ]),
+            w.and([w('status', '=', 'processing'), w('claimed_at', '<', staleBefore)]),
+          ]),
+        )
+        .orderBy('received_at')
+        .limit(o.limit)
+        .forUpdate()
+        .skipLocked(),
+    )
+    .returningAll()
+    .execute();
+}
+
+export interface EventOutcome {
+  id: string;
+  status: Extract<WebhookEventStatus, 'processed' | 'skipped' | 'failed' | 'pending'>;
+  reason: string | null;
+  objectsApplied: number;
+  /** For `pending` (a retry): when to try again. */
+  nextAttemptAt?: Date;
+  lastError?: string | null;
+}
+
+/** Records how claimed events ended (a retry goes back to `pending` with its next time). */
+export async function recordOutcomes(
+  db: Kysely<Database>,
+  outcomes: readonly EventOutcome[],
+  now: Date,
+): Promise<void> {
+  for (const o of outcomes) {
+    await db
+      .updateTable('qbo_webhook_events')
+      .set({
+        status: o.status,
+        reason: o.reason?.slice(0, 2000) ?? null,
+        objects_applied: o.objectsApplied,
+        processed_at: o.status === 'pending' ? null : now,
+        next_attempt_at: o.nextAttemptAt ?? null,
+        claimed_at: null,
+        ...(o.lastError !== undefined ? { last_error: o.lastError?.slice(0, 2000) ?? null } : {}),
+      })
+      .where('id', '=', o.id)
+      .where('status', '=', 'processing')
+      .execute();
+  }
+}
+
+/** Events still to process (pending or claimed), for tests, /metrics and the start-up sweep. */
+export async function countUnfinished(db: Kysely<Database>): Promise<number> {
+  const r = await db
+    .selectFrom('qbo_webhook_events')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('status', 'in', ['pending', 'processing'])
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+export interface WebhookEventFilter {
+  status?: WebhookEventStatus;
+  realmId?: string;
+  entity?: string;
+  from?: Date;
+  to?: Date;
+  cursor?: string;
+  limit?: number;
+}
+
+const DEFAULT_PAGE = 50;
+const MAX_PAGE = 500;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Newest first; keyset pagination on (received_at, id). */
+export async function listWebhookEvents(
+  db: Kysely<Database>,
+  f: WebhookEventFilter,
+): Promise<{ events: WebhookEventRow[]; nextCursor: string | null }> {
+  const limit = Math.min(Math.max(Math.trunc(f.limit ?? DEFAULT_PAGE), 1), MAX_PAGE);
+  const cursor = f.cursor ? decodeCursor(f.cursor, UUID, 'webhook-events') : null;
+  let q = db
+    .selectFrom('qbo_webhook_events')
+    .selectAll()
+    .select(exactTime('received_at').as('received_at_exact'))
+    .orderBy('received_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit + 1);
+  if (f.status) q = q.where('status', '=', f.status);
+  if (f.realmId) q = q.where(sql<boolean>`realm_ids @> array[${f.realmId}]::text[]`);
+  if (f.entity) q = q.where(sql<boolean>`entities @> array[${f.entity}]::text[]`);
+  if (f.from) q = q.where('received_at', '>=', f.from);
+  if (f.to) q = q.where('received_at', '<', f.to);
+  if (cursor) q = q.where(beforeCursor('received_at', 'id', cursor, 'uuid'));
+  const { page, nextCursor } = pageOf(await q.execute(), limit, (r) => r.received_at_exact);
+  return { events: page, nextCursor };
+}
