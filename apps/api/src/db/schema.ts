@@ -224,6 +224,50 @@ export interface QboSyncCursorsTable {
   last_run_finished_at: NullableTimestamp;
   records_synced: ColumnType<number, number | undefined, number>;
   updated_at: TimestampDefault;
+  // 20260310000000_qbo_sync_engine.sql
+  /** The run now (or last) working on this entity. */
+  run_id: string | null;
+  progress_done: ColumnType<number, number | undefined, number>;
+  progress_total: number | null;
+  /** QBO's fault code of the last error, when QBO gave one. */
+  last_error_code: string | null;
+  last_reconciled_at: NullableTimestamp;
+  reconcile_qbo_count: number | null;
+  reconcile_mirror_count: number | null;
+  reconcile_drift: number | null;
+  reconcile_repaired: number | null;
+}
+
+export type SyncRunKind = 'full' | 'incremental' | 'reconcile';
+export type SyncRunStatus = 'queued' | 'running' | 'success' | 'error';
+
+/** Per entity progress of a run (qbo_sync_runs.progress). */
+export interface SyncRunEntityProgress {
+  done: number;
+  total: number | null;
+  /** Full sync: the STARTPOSITION a resumed pass continues from. */
+  next_position?: number;
+  complete: boolean;
+  written?: number;
+  drift?: number;
+}
+
+export interface QboSyncRunsTable {
+  id: Generated<string>;
+  realm_id: string;
+  kind: SyncRunKind;
+  entities: ColumnType<QboEntityType[], QboEntityType[], QboEntityType[]>;
+  status: ColumnType<SyncRunStatus, SyncRunStatus | undefined, SyncRunStatus>;
+  job_id: string | null;
+  started_at: TimestampDefault;
+  finished_at: NullableTimestamp;
+  error: string | null;
+  error_code: string | null;
+  progress: ColumnType<
+    Partial<Record<QboEntityType, SyncRunEntityProgress>>,
+    string | undefined,
+    string
+  >;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -247,8 +291,16 @@ export interface MirrorColumns {
 
 type ActiveFlag = ColumnType<boolean, boolean | undefined, boolean>;
 
-export interface QboCustomersTable extends MirrorColumns {
+/** Name lists that QBO can merge (20260310000000_qbo_sync_engine.sql). */
+interface MergeableColumns {
+  /** Set when QBO merged this object into another: the survivor's Id. */
+  merged_into_qbo_id: string | null;
+}
+
+export interface QboCustomersTable extends MirrorColumns, MergeableColumns {
   display_name: string | null;
+  fully_qualified_name: string | null;
+  parent_qbo_id: string | null;
   given_name: string | null;
   family_name: string | null;
   company_name: string | null;
@@ -279,10 +331,12 @@ export interface QboPaymentsTable extends MirrorColumns {
   unapplied_amt: NullableMoney;
   currency: string | null;
   payment_ref_num: string | null;
+  /** Invoices this payment applies to (Line[].LinkedTxn[] of TxnType "Invoice"). */
+  linked_invoice_qbo_ids: ColumnType<string[], string[] | undefined, string[]>;
   voided: ColumnType<boolean, boolean | undefined, boolean>;
 }
 
-export interface QboVendorsTable extends MirrorColumns {
+export interface QboVendorsTable extends MirrorColumns, MergeableColumns {
   display_name: string | null;
   company_name: string | null;
   email: string | null;
@@ -292,7 +346,7 @@ export interface QboVendorsTable extends MirrorColumns {
   currency: string | null;
 }
 
-export interface QboItemsTable extends MirrorColumns {
+export interface QboItemsTable extends MirrorColumns, MergeableColumns {
   name: string | null;
   fully_qualified_name: string | null;
   /** QBO's Item.Type: Service, NonInventory, Inventory, Category, Group… */
@@ -303,7 +357,7 @@ export interface QboItemsTable extends MirrorColumns {
   active: ActiveFlag;
 }
 
-export interface QboAccountsTable extends MirrorColumns {
+export interface QboAccountsTable extends MirrorColumns, MergeableColumns {
   name: string | null;
   fully_qualified_name: string | null;
   account_type: string | null;
@@ -331,6 +385,7 @@ export interface Database {
   qbo_request_log: QboRequestLogTable;
   qbo_webhook_events: QboWebhookEventsTable;
   qbo_sync_cursors: QboSyncCursorsTable;
+  qbo_sync_runs: QboSyncRunsTable;
   qbo_customers: QboCustomersTable;
   qbo_invoices: QboInvoicesTable;
   qbo_payments: QboPaymentsTable;
@@ -365,6 +420,7 @@ export type NewQboRequestLogRow = Insertable<QboRequestLogTable>;
 export type QboWebhookEvent = Selectable<QboWebhookEventsTable>;
 export type NewQboWebhookEvent = Insertable<QboWebhookEventsTable>;
 export type QboSyncCursor = Selectable<QboSyncCursorsTable>;
+export type QboSyncRun = Selectable<QboSyncRunsTable>;
 export type QboCustomer = Selectable<QboCustomersTable>;
 export type QboInvoice = Selectable<QboInvoicesTable>;
 export type QboPayment = Selectable<QboPaymentsTable>;

@@ -1,0 +1,271 @@
+// Writes QBO objects into the mirrors. Every path that learns of a change (full sync, CDC,
+// webhooks, reconciliation, write-back) ends here, so the rules live in one place:
+//   * Set-based: one multi-row INSERT … ON CONFLICT (realm_id, qbo_id) DO UPDATE per chunk,
+//     never a statement per object.
+//   * An older version never overwrites a newer one, whichever path delivered which:
+//     webhooks arrive late, duplicated and out of order (qbo-facts "Webhooks"), and a full
+//     sync's page may be read before a change a webhook already applied. "Newer" is
+//     MetaData.LastUpdatedTime, then SyncToken compared as a number (QBO increments it on
+//     every update; LastUpdatedTime has one-second precision). The same version is written
+//     again (idempotent): that refreshes synced_at, which the full sync's deletion sweep
+//     reads, and re-derives columns after a mapper change.
+//   * A deletion stub (`{Id, status:"Deleted", MetaData:{LastUpdatedTime}}`, CDC and
+//     webhook Delete) sets is_deleted/deleted_at and keeps the last known object in raw; a
+//     stub for an object never seen becomes a tombstone row (sync_token null). A tombstone
+//     wins a tie on LastUpdatedTime: a delete is the last thing that happens to an object.
+//   * Deactivated name-list objects are ordinary updates (Active false); voided
+//     transactions too (`voided`); neither is deleted.
+//   * After Invoice or Payment rows are written, the mirror listeners hear which.
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { Database, QboEntityType } from '../../../db/schema.ts';
+import { MAPPERS } from '../mappers/index.ts';
+import type { MirrorRow } from '../mappers/mapper.ts';
+import { cleanText } from '../mappers/fields.ts';
+import { qboIdOf } from '../mappers/mapper.ts';
+import { isDeletedStub, lastUpdatedOf } from '../types.ts';
+import { mirrorTable } from './entities.ts';
+import { notifyMirrorWrite } from './listeners.ts';
+
+export type UpsertSource = 'full' | 'cdc' | 'webhook' | 'reconcile' | 'writeback';
+
+export interface UpsertResult {
+  /** Rows inserted or updated (including re-writes of the same version). */
+  written: number;
+  /** Objects not written because the mirror holds a newer version (or they had no Id). */
+  skippedOlder: number;
+  /** The QBO ids written. */
+  writtenIds: string[];
+}
+
+/** Rows per statement: ~25 columns × 1,000 stays far below Postgres' 65,535 parameters. */
+const CHUNK = 1_000;
+
+export async function upsertMirror(
+  db: Kysely<Database>,
+  realmId: string,
+  entity: QboEntityType,
+  objects: readonly Record<string, unknown>[],
+  _source: UpsertSource,
+): Promise<UpsertResult> {
+  const { rows, stubs, unusable } = prepare(entity, objects);
+  const writtenIds: string[] = [];
+  for (let i = 0; i < rows.length; i += CHUNK) {
+    writtenIds.push(...(await writeRows(db, realmId, entity, rows.slice(i, i + CHUNK))));
+  }
+  for (let i = 0; i < stubs.length; i += CHUNK) {
+    writtenIds.push(...(await writeStubs(db, realmId, entity, stubs.slice(i, i + CHUNK))));
+  }
+  await notifyMirrorWrite(db, realmId, entity, writtenIds);
+  return {
+    written: writtenIds.length,
+    skippedOlder: rows.length + stubs.length - writtenIds.length + unusable,
+    writtenIds,
+  };
+}
+
+interface Stub {
+  qbo_id: string;
+  raw: Record<string, unknown>;
+  qbo_updated_at: Date | null;
+}
+
+/**
+ * Maps the objects and keeps one version per Id (the newest): a statement may not update
+ * the same row twice, and a batch may carry an object and its deletion.
+ */
+function prepare(entity: QboEntityType, objects: readonly Record<string, unknown>[]) {
+  const mapper = MAPPERS[entity];
+  const newest = new Map<string, { row: MirrorRow | null; stub: Stub | null; rank: Rank }>();
+  let unusable = 0;
+  for (const o of objects) {
+    if (typeof o !== 'object' || o === null) {
+      unusable += 1;
+      continue;
+    }
+    const stub = isDeletedStub(o);
+    const id = qboIdOf(o);
+    const row = stub ? null : mapper.map(o);
+    if (id === null || (!stub && row === null)) {
+      unusable += 1;
+      continue;
+    }
+    const entry = stub
+      ? {
+          row: null,
+          stub: { qbo_id: id, raw: o, qbo_updated_at: lastUpdatedOf(o) },
+          rank: rankOf(o, true),
+        }
+      : { row, stub: null, rank: rankOf(o, false) };
+    const seen = newest.get(id);
+    if (seen) {
+      unusable += 1; // the older copy is dropped; counted as skipped
+      if (compareRank(entry.rank, seen.rank) < 0) continue;
+    }
+    newest.set(id, entry);
+  }
+  const rows: MirrorRow[] = [];
+  const stubs: Stub[] = [];
+  for (const e of newest.values()) {
+    if (e.row) rows.push(e.row);
+    else if (e.stub) stubs.push(e.stub);
+  }
+  return { rows, stubs, unusable };
+}
+
+type Rank = [time: number, token: number];
+
+function rankOf(o: Record<string, unknown>, stub: boolean): Rank {
+  const t = lastUpdatedOf(o)?.getTime() ?? -Infinity;
+  const token = typeof o.SyncToken === 'string' ? Number(o.SyncToken) : NaN;
+  return [t, stub ? Infinity : Number.isFinite(token) ? token : -1];
+}
+
+function compareRank(a: Rank, b: Rank): number {
+  return a[0] - b[0] || a[1] - b[1] || 0;
+}
+
+/** JSON text for jsonb: Postgres refuses the NUL character (\u0000) inside jsonb strings. */
+export function jsonbText(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'string' ? cleanText(v) : v));
+}
+
+/** SyncToken as a number for comparison; -1 when absent or not a number. */
+function tokenNum(ref: string): RawBuilder<number> {
+  return sql<number>`(case when ${sql.ref(ref)} ~ '^[0-9]{1,18}$' then ${sql.ref(ref)}::bigint else -1 end)`;
+}
+
+/**
+ * The ON CONFLICT condition: the incoming version (`excluded`) is at least as new as the
+ * stored one (`t`). A tombstone (is_deleted with no sync_token) ranks above any token.
+ */
+function incomingIsNotOlder(table: string): RawBuilder<boolean> {
+  const t = (c: string) => sql.ref(`${table}.${c}`);
+  const storedToken = sql`(case when ${t('is_deleted')} and ${t('sync_token')} is null then 9223372036854775807 else ${tokenNum(`${table}.sync_token`)} end)`;
+  return sql<boolean>`(${t('qbo_updated_at')} is null
+    or excluded.qbo_updated_at > ${t('qbo_updated_at')}
+    or (excluded.qbo_updated_at = ${t('qbo_updated_at')}
+        and ${tokenNum('excluded.sync_token')} >= ${storedToken}))`;
+}
+
+// Kysely's builder is typed per table; the six mirrors share the columns written here, so
+// the statement is built against a loosely typed view of the same connection.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type LooseDb = Kysely<any>;
+
+async function writeRows(
+  db: Kysely<Database>,
+  realmId: string,
+  entity: QboEntityType,
+  rows: MirrorRow[],
+): Promise<string[]> {
+  if (rows.length === 0) return [];
+  const table = mirrorTable(entity);
+  const columns = MAPPERS[entity].columns;
+  const values = rows.map((r) => ({
+    ...r,
+    realm_id: realmId,
+    raw: jsonbText(r.raw),
+    is_deleted: false,
+    deleted_at: null,
+  }));
+  const updated = [
+    'sync_token',
+    'raw',
+    'qbo_created_at',
+    'qbo_updated_at',
+    'is_deleted',
+    'deleted_at',
+    ...columns,
+  ];
+  const result = await (db as LooseDb)
+    .insertInto(table)
+    .values(values)
+    .onConflict((oc) =>
+      oc
+        .columns(['realm_id', 'qbo_id'])
+        .doUpdateSet(() => {
+          const set: Record<string, RawBuilder<unknown>> = { synced_at: sql`now()` };
+          for (const c of updated) set[c] = sql.ref(`excluded.${c}`);
+          return set;
+        })
+        .where(() => incomingIsNotOlder(table)),
+    )
+    .returning('qbo_id')
+    .execute();
+  return (result as { qbo_id: string }[]).map((r) => r.qbo_id);
+}
+
+async function writeStubs(
+  db: Kysely<Database>,
+  realmId: string,
+  entity: QboEntityType,
+  stubs: Stub[],
+): Promise<string[]> {
+  if (stubs.length === 0) return [];
+  const table = mirrorTable(entity);
+  const t = (c: string) => sql.ref(`${table}.${c}`);
+  const result = await (db as LooseDb)
+    .insertInto(table)
+    .values(
+      stubs.map((s) => ({
+        realm_id: realmId,
+        qbo_id: s.qbo_id,
+        sync_token: null,
+        raw: jsonbText(s.raw),
+        qbo_updated_at: s.qbo_updated_at,
+        is_deleted: true,
+        deleted_at: s.qbo_updated_at ?? sql`now()`,
+      })),
+    )
+    .onConflict((oc) =>
+      oc
+        .columns(['realm_id', 'qbo_id'])
+        .doUpdateSet({
+          // The last known object stays in raw; sync_token null marks the row a tombstone.
+          sync_token: null,
+          is_deleted: true,
+          deleted_at: sql`excluded.deleted_at`,
+          qbo_updated_at: sql`coalesce(excluded.qbo_updated_at, ${t('qbo_updated_at')})`,
+          synced_at: sql`now()`,
+        })
+        .where(
+          () =>
+            sql<boolean>`not (${t('is_deleted')} and ${t('sync_token')} is null)
+              and (excluded.qbo_updated_at is null or ${t('qbo_updated_at')} is null
+                   or excluded.qbo_updated_at >= ${t('qbo_updated_at')})`,
+        ),
+    )
+    .returning('qbo_id')
+    .execute();
+  return (result as { qbo_id: string }[]).map((r) => r.qbo_id);
+}
+
+/**
+ * QBO merged `loserId` into `survivorId` (webhook Merge carries `deletedId`): the loser no
+ * longer exists in QBO; its row stays, deleted, pointing at the survivor.
+ */
+export async function markMerged(
+  db: Kysely<Database>,
+  realmId: string,
+  entity: 'Customer' | 'Vendor' | 'Item' | 'Account',
+  merges: readonly { loserId: string; survivorId: string; at: Date }[],
+): Promise<number> {
+  let n = 0;
+  const table = mirrorTable(entity);
+  for (const m of merges) {
+    const r = await (db as LooseDb)
+      .updateTable(table)
+      .set({
+        merged_into_qbo_id: m.survivorId,
+        active: false,
+        is_deleted: true,
+        deleted_at: m.at,
+        synced_at: sql`now()`,
+      })
+      .where('realm_id', '=', realmId)
+      .where('qbo_id', '=', m.loserId)
+      .executeTakeFirst();
+    n += Number(r.numUpdatedRows);
+  }
+  return n;
+}
