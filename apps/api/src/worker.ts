@@ -1,10 +1,10 @@
 // Worker-only entry for the scaled mode (DATABASE_URL; several API processes behind a load
-// balancer, and one or more of these). For now its one job is request-log retention:
-// deleting qbo_request_log rows older than QBO_REQUEST_LOG_RETENTION_DAYS, hourly. Sync and
-// webhook consumers join it as they land. In the embedded default `npm start` does this
+// balancer, and one or more of these). It consumes the background jobs (BullMQ on
+// REDIS_URL: invoice push-all…) and keeps the request log within its retention
+// (QBO_REQUEST_LOG_RETENTION_DAYS, hourly). In the embedded default `npm start` does this
 // work in-process (PGlite allows one process per data directory).
 import { loadConfigOrExit, type AppConfig } from './config.ts';
-import { createLogger, openDatabase, startRequestLogPruning } from './infra/container.ts';
+import { createContainer, createLogger, startRequestLogPruning } from './infra/container.ts';
 
 const config: AppConfig = loadConfigOrExit();
 if (!config.databaseUrl) {
@@ -15,20 +15,21 @@ if (!config.databaseUrl) {
 }
 
 const logger = createLogger(config.logLevel).child({ process: 'worker' });
-const database = await openDatabase(config, logger);
+const container = await createContainer(config, { logger });
+await container.jobs.start();
 const stop = startRequestLogPruning({
-  db: database.db,
+  db: container.db,
   retentionDays: config.qbo.requestLogRetentionDays,
   logger,
 });
 logger.info(
   { retentionDays: config.qbo.requestLogRetentionDays },
-  'worker started: request-log pruning hourly',
+  'worker started: background jobs, request-log pruning hourly',
 );
 
 const shutdown = async (): Promise<void> => {
   stop();
-  await database.close().catch(() => {});
+  await container.close().catch(() => {});
   process.exit(0);
 };
 process.once('SIGINT', () => void shutdown());

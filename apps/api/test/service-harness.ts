@@ -114,6 +114,7 @@ export async function startTestService(
   // The admin page as npm start serves it (built by npm install, or the build-it-first page).
   const app = await buildApp({ ...appDepsOf(services), adminUiDir: DEFAULT_ADMIN_UI_DIR });
   await app.listen({ port, host: '127.0.0.1' });
+  await services.jobs.start();
 
   const doFetch = async (path: string, init: RequestInit & { browser?: Browser } = {}) => {
     const { browser, ...rest } = init;
@@ -172,6 +173,7 @@ export async function startTestService(
     },
     close: async () => {
       await app.close();
+      await services.closeJobs();
       if (redis) await closeRedis(redis);
     },
   };

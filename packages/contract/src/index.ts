@@ -10,3 +10,4 @@ export * from './connection.ts';
 export * from './status.ts';
 export * from './request-log.ts';
 export * from './metrics.ts';
+export * from './writeback.ts';

@@ -23,6 +23,12 @@ import {
 import { DbRequestLogSink, pruneExpiredRequestLog } from '../lib/quickbooks/client/request-log.ts';
 import { TokenCipher, type TokenKeyring } from '../lib/quickbooks/connection/token-cipher.ts';
 import { TokenStore } from '../lib/quickbooks/connection/token-store.ts';
+import type { JobWorker } from '../lib/jobs.ts';
+import { onMirrorWrite } from '../lib/quickbooks/sync/listeners.ts';
+import { refreshFromMirror } from '../lib/quickbooks/writeback/back-from-qbo.ts';
+import { PUSH_ALL_JOB, PushAll, type WritebackJobs } from '../lib/quickbooks/writeback/push-all.ts';
+import { Writeback } from '../lib/quickbooks/writeback/writeback.ts';
+import { createJobs } from './jobs.ts';
 import {
   createDatabase,
   databaseOptionsFromConfig,
@@ -112,6 +118,9 @@ export interface ServiceOptions {
   apiClient?: Partial<Pick<QboApiClientDeps, 'sleep' | 'maxAttempts' | 'timeoutMs' | 'retry'>>;
 }
 
+/** Every background job's payload, by name: the catalogue the jobs adapter is typed with. */
+export type AppJobs = WritebackJobs;
+
 export interface Services {
   db: Kysely<Database>;
   clock: Clock;
@@ -127,6 +136,12 @@ export interface Services {
   stateSecret: Buffer;
   intuit: IntuitConfig;
   scopes: string[];
+  /** Background jobs: handlers are registered here; the entry point calls `start()`. */
+  jobs: JobWorker<AppJobs>;
+  writeback: Writeback;
+  pushAll: PushAll;
+  /** Stops the jobs and closes what they opened. */
+  closeJobs(): Promise<void>;
 }
 
 export function buildServices(o: ServiceOptions): Services {
@@ -181,10 +196,48 @@ export function buildServices(o: ServiceOptions): Services {
     environment: o.intuit.environment,
     scopes,
   });
+
+  // BullMQ needs a connection of its own (no per-request retry limit).
+  const bullmq = redis ? redis.duplicate({ maxRetriesPerRequest: null }) : null;
+  const jobs = createJobs<AppJobs>({
+    bullmqConnection: bullmq,
+    lock,
+    clock,
+    prefix: `${prefix}jobs`,
+    onError: (err, job) => log.error({ err, jobId: job.id, job: job.name }, 'job failed'),
+  });
+  const writeback = new Writeback({
+    db: o.db,
+    api,
+    clock,
+    logger: log.child({ component: 'writeback' }),
+  });
+  const pushAll = new PushAll({
+    db: o.db,
+    writeback,
+    jobs,
+    logger: log.child({ component: 'push-all' }),
+  });
+  jobs.handle(PUSH_ALL_JOB, (data, ctx) => pushAll.run(data, ctx), {
+    groupOf: (data) => data.realmId,
+    attempts: 3,
+    onGiveUp: (data, err) => pushAll.giveUp(data, err),
+  });
+  // Payments and voids seen by sync or webhooks reach the campaign invoices.
+  const stopListening = onMirrorWrite((...args) => refreshFromMirror(...args));
+
   return {
     db: o.db,
     clock,
     logger: o.logger,
+    jobs,
+    writeback,
+    pushAll,
+    closeJobs: async () => {
+      stopListening();
+      await jobs.close();
+      if (bullmq) await closeRedis(bullmq);
+    },
     lock,
     limiter,
     cipher,
@@ -207,6 +260,8 @@ export function appDepsOf(s: Services): AppDeps {
     logger: s.logger,
     auth: s.auth,
     connections: s.connections,
+    writeback: s.writeback,
+    pushAll: s.pushAll,
   };
 }
 
@@ -250,6 +305,7 @@ export async function createContainer(
       database,
       redis,
       close: async () => {
+        await services.closeJobs();
         if (redis) await closeRedis(redis);
         await database.close();
       },

@@ -11,14 +11,19 @@ import type { Database } from '../db/schema.ts';
 import type { AdminAuth } from '../http/admin-auth.ts';
 import type { ConnectionService } from '../lib/quickbooks/connection/connection.service.ts';
 import type { Clock } from '../lib/quickbooks/ports.ts';
+import type { PushAll } from '../lib/quickbooks/writeback/push-all.ts';
+import type { Writeback } from '../lib/quickbooks/writeback/writeback.ts';
 import { connectionRoutes } from './quickbooks/connection.ts';
 import { observabilityRoutes } from './quickbooks/observability.ts';
+import { writebackRoutes } from './quickbooks/writeback.ts';
 
 export interface QuickBooksRouteDeps {
   db: Kysely<Database>;
   clock: Clock;
   auth: AdminAuth;
   connections: ConnectionService;
+  writeback: Writeback;
+  pushAll: PushAll;
   /** Where /callback sends the browser; default `/admin`. */
   adminPath?: string;
 }
@@ -28,4 +33,5 @@ export const QUICKBOOKS_PREFIX = '/api/quickbooks';
 export function registerQuickBooksRoutes(app: FastifyInstance, deps: QuickBooksRouteDeps): void {
   void app.register(connectionRoutes, { ...deps, prefix: QUICKBOOKS_PREFIX });
   void app.register(observabilityRoutes, { ...deps, prefix: QUICKBOOKS_PREFIX });
+  void app.register(writebackRoutes, { ...deps, prefix: QUICKBOOKS_PREFIX });
 }

@@ -71,6 +71,8 @@ export interface QboInvoiceState {
   balance: string | null;
   voided: boolean;
   paidStatus: PaidStatus | null;
+  /** The object QBO answered, for the mirror; absent when only the id and token are known. */
+  raw?: Record<string, unknown>;
 }
 
 /** QBO voids by zeroing every amount and setting PrivateNote "Voided" (rec void/invoice-2). */
@@ -96,5 +98,6 @@ export function invoiceStateOf(obj: Record<string, unknown>): QboInvoiceState {
     balance,
     voided,
     paidStatus: voided ? null : paidStatusOf(total, balance),
+    raw: obj,
   };
 }

@@ -3,10 +3,11 @@ import { JsonDecimal, qboJson } from './money.ts';
 import { queryString } from './invoice.mapper.ts';
 import { isCalendarDate, validateInvoice, type InvoiceInput } from './validate.ts';
 
+const line0 = { description: 'Ads', quantity: '3', unit_price: '0.1', amount: '0.30' };
 const base: InvoiceInput = {
   client_name: "O'Brien & Sons",
   client_email: 'ap@obrien.example',
-  line_items: [{ description: 'Ads', quantity: '3', unit_price: '0.1', amount: '0.30' }],
+  line_items: [line0],
   subtotal: '0.30',
   tax: '0.00',
   total: '0.30',
@@ -44,8 +45,7 @@ describe('validateInvoice', () => {
   });
 
   it('refuses line amounts that are negative, non-numeric, inexact or too large', () => {
-    const line = (l: Record<string, unknown>) =>
-      problems({ line_items: [{ ...base.line_items[0 as never], ...l }] });
+    const line = (l: Record<string, unknown>) => problems({ line_items: [{ ...line0, ...l }] });
     expect(line({ amount: '-0.30' })[0]).toMatch(/not a non-negative amount/);
     expect(line({ quantity: 'NaN' })[0]).toMatch(/quantity "NaN"/);
     expect(line({ quantity: 3 })[0]).toMatch(/quantity 3/);

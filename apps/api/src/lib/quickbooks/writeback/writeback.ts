@@ -31,6 +31,7 @@ import {
   updateRequestId,
   type QboInvoiceState,
 } from './invoice.mapper.ts';
+import { upsertMirror } from '../sync/upsert.ts';
 import { qboJson } from './money.ts';
 import { WritebackProblem, findOrCreateCustomer, findOrCreateItem } from './references.ts';
 import { validateInvoice, type PushableInvoice } from './validate.ts';
@@ -94,6 +95,11 @@ export class Writeback {
       message,
     });
 
+    if (row.status === 'void' || row.status === 'cancelled') {
+      const message = `Not sent to QBO: the invoice is ${row.status} in the application.${row.qbo_invoice_id ? ' Void it in QBO too if it should not be paid.' : ''}`;
+      await this.#fail(row, message);
+      return result('failed', message);
+    }
     const checked = validateInvoice(row);
     if (!checked.ok) {
       const message = `Not sent to QBO: ${checked.problems.join('; ')}.`;
@@ -386,6 +392,9 @@ export class Writeback {
       }))
       .where('id', '=', row.id)
       .execute();
+    // The mirror learns of it now rather than at the next sync (its listener then refreshes
+    // this row's QBO columns from the same object).
+    if (state.raw) await upsertMirror(this.#d.db, realmId, 'Invoice', [state.raw], 'writeback');
   }
 
   async #markQboState(
