@@ -36,7 +36,7 @@ const { values } = parseArgs({
     invoices: { type: 'string', default: '1000' },
     clients: { type: 'string', default: '50' },
     latency: { type: 'string', default: '300' },
-    concurrency: { type: 'string', default: '8' },
+    concurrency: { type: 'string', default: '10' },
     db: { type: 'string', default: 'pglite' },
   },
 });

@@ -21,7 +21,7 @@ export interface PushAllDeps {
   writeback: Writeback;
   jobs: JobQueue<WritebackJobs>;
   logger: pino.Logger;
-  /** Invoices pushed at once. The limiter, not this, holds QBO's limits. Default 8. */
+  /** Invoices pushed at once (QBO allows 10 calls in flight). The limiter holds the limits. Default 10. */
   concurrency?: number;
 }
 
@@ -97,7 +97,7 @@ export class PushAll {
         await this.#pushOne(realmId, runId, id, log);
       }
     };
-    const concurrency = Math.max(1, this.#d.concurrency ?? 8);
+    const concurrency = Math.max(1, this.#d.concurrency ?? 10);
     await Promise.all(Array.from({ length: Math.min(concurrency, ids.length) }, worker));
     // Aborted (shutdown): the job is handed back and the next run takes what is left.
     ctx.signal.throwIfAborted();
