@@ -30,6 +30,7 @@ import {
   startRequestLogPruning,
   type Container,
 } from './infra/container.ts';
+import { seedDemoCampaignInvoices } from './lib/quickbooks/writeback/campaign-invoices.ts';
 
 // Everything this process creates is readable by its user only: DATA_DIR holds the local
 // secrets, the sandbox snapshot (tokens, app secret) and the PGlite cluster. A umask set
@@ -92,6 +93,12 @@ try {
     demo = started.company;
   }
   container = await createContainer(config, { intuit: intuit!, logger });
+  // A new user can push an invoice in the first minute: a few demo campaign invoices.
+  if (config.mode === 'embedded') {
+    const today = new Date().toISOString().slice(0, 10);
+    const added = await seedDemoCampaignInvoices(container.db, today);
+    if (added > 0) logger.info({ added }, 'added demo campaign invoices');
+  }
   if (!adminUiBuilt(config.adminUiDir)) {
     logger.warn(
       { adminUiDir: config.adminUiDir },

@@ -1,7 +1,7 @@
 // Worker-only entry for the scaled mode (DATABASE_URL and REDIS_URL; several API processes
 // behind a load balancer, and one or more of these). It consumes the background jobs through
-// BullMQ — sync runs ('qbo.sync'), webhook processing ('qbo.webhook-process'), and the jobs other capabilities register in the
-// container — and deletes qbo_request_log rows older than QBO_REQUEST_LOG_RETENTION_DAYS,
+// BullMQ — sync runs ('qbo.sync'), webhook processing ('qbo.webhook-process'), invoice push-all
+// ('qbo.invoice-push-all'), the daily reconciliation and keep-alive — and deletes qbo_request_log rows older than QBO_REQUEST_LOG_RETENTION_DAYS,
 // hourly. In the embedded default `npm start` does all of this in-process (PGlite allows one
 // process per data directory).
 import { loadConfigOrExit, type AppConfig } from './config.ts';

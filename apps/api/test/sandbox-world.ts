@@ -4,6 +4,7 @@
 import pino from 'pino';
 import { startSandbox, type Sandbox } from 'qbo-sandbox';
 import type { Kysely } from 'kysely';
+import { afterAll, beforeAll } from 'vitest';
 import type { Database } from '../src/db/schema.ts';
 import {
   QboApiClient,
@@ -141,4 +142,19 @@ export function sandboxStats(url: string, realmId: string, clientId: string): Pr
     control(url, 'GET', `/_sandbox/stats?realmId=${realmId}&clientId=${clientId}`),
     'stats',
   );
+}
+
+/** One SandboxWorld for the test file; call the returned function inside tests and hooks. */
+export function useSandboxWorld(): () => SandboxWorld {
+  let world: SandboxWorld | undefined;
+  beforeAll(async () => {
+    world = await startSandboxWorld();
+  });
+  afterAll(async () => {
+    await world?.close();
+  });
+  return () => {
+    if (!world) throw new Error('the sandbox world is not started yet (use it inside tests)');
+    return world;
+  };
 }

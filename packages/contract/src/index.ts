@@ -13,3 +13,4 @@ export * from './metrics.ts';
 export * from './webhooks.ts';
 export * from './sync.ts';
 export * from './health.ts';
+export * from './writeback.ts';

@@ -80,6 +80,43 @@ export interface CampaignInvoicesTable {
   qbo_error_message: string | null;
   qbo_realm_id: string | null;
   qbo_request_id: string | null;
+  /** 20260330000000_campaign_invoice_push.sql */
+  invoice_number: string | null;
+  qbo_version: ColumnType<number, number | undefined, number>;
+  qbo_pushed_version: number | null;
+  qbo_doc_number: string | null;
+  qbo_customer_id: string | null;
+  qbo_sync_token: string | null;
+  qbo_total: NullableMoney;
+  qbo_balance: NullableMoney;
+  qbo_paid_status: QboPaidStatus | null;
+  qbo_paid_at: NullableCalendarDate;
+  qbo_voided: ColumnType<boolean, boolean | undefined, boolean>;
+  qbo_deleted: ColumnType<boolean, boolean | undefined, boolean>;
+}
+
+export type QboPaidStatus = 'unpaid' | 'partially_paid' | 'paid';
+export type WritebackRunStatus = 'queued' | 'running' | 'finished' | 'failed';
+
+export interface WritebackFailure {
+  invoice_id: string;
+  message: string;
+}
+
+/** A push-all run (20260330000000_campaign_invoice_push.sql). */
+export interface QboWritebackRunsTable {
+  id: Generated<string>;
+  realm_id: string;
+  status: ColumnType<WritebackRunStatus, WritebackRunStatus | undefined, WritebackRunStatus>;
+  total: ColumnType<number, number | undefined, number>;
+  pushed: ColumnType<number, number | undefined, number>;
+  unchanged: ColumnType<number, number | undefined, number>;
+  failed: ColumnType<number, number | undefined, number>;
+  failures: ColumnType<WritebackFailure[], string | undefined, string>;
+  error_message: string | null;
+  created_at: TimestampDefault;
+  started_at: NullableTimestamp;
+  finished_at: NullableTimestamp;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -371,6 +408,7 @@ export interface Database {
   qbo_vendors: QboVendorsTable;
   qbo_items: QboItemsTable;
   qbo_accounts: QboAccountsTable;
+  qbo_writeback_runs: QboWritebackRunsTable;
   schema_migrations: SchemaMigrationsTable;
 }
 
@@ -405,3 +443,4 @@ export type QboPayment = Selectable<QboPaymentsTable>;
 export type QboVendor = Selectable<QboVendorsTable>;
 export type QboItem = Selectable<QboItemsTable>;
 export type QboAccount = Selectable<QboAccountsTable>;
+export type QboWritebackRun = Selectable<QboWritebackRunsTable>;

@@ -29,6 +29,10 @@ import { createSyncService, type SyncService } from '../lib/quickbooks/sync/sync
 import { registerKeepAlive, scheduleKeepAlive } from '../lib/quickbooks/connection/keep-alive.ts';
 import { TokenCipher, type TokenKeyring } from '../lib/quickbooks/connection/token-cipher.ts';
 import { TokenStore } from '../lib/quickbooks/connection/token-store.ts';
+import { onMirrorWrite } from '../lib/quickbooks/sync/listeners.ts';
+import { refreshFromMirror } from '../lib/quickbooks/writeback/back-from-qbo.ts';
+import { PUSH_ALL_JOB, PushAll } from '../lib/quickbooks/writeback/push-all.ts';
+import { Writeback } from '../lib/quickbooks/writeback/writeback.ts';
 import {
   createDatabase,
   databaseOptionsFromConfig,
@@ -152,6 +156,8 @@ export interface ServiceOptions {
   webhooks?: { coalesceMs?: number; invalidPerMinute?: number };
 }
 
+let mirrorListenerRegistered = false;
+
 export interface Services {
   db: Kysely<Database>;
   clock: Clock;
@@ -173,6 +179,8 @@ export interface Services {
   readiness: ReadinessCheck;
   prometheus: QboPrometheus;
   webhooks: Webhooks;
+  writeback: Writeback;
+  pushAll: PushAll;
 }
 
 export function buildServices(o: ServiceOptions): Services {
@@ -269,6 +277,29 @@ export function buildServices(o: ServiceOptions): Services {
       : {}),
   });
   webhooks.register(jobs);
+  const writeback = new Writeback({
+    db: o.db,
+    api,
+    clock,
+    logger: log.child({ component: 'writeback' }),
+  });
+  const pushAll = new PushAll({
+    db: o.db,
+    writeback,
+    jobs,
+    logger: log.child({ component: 'push-all' }),
+  });
+  jobs.handle(PUSH_ALL_JOB, (data, ctx) => pushAll.run(data, ctx), {
+    groupOf: (data) => data.realmId,
+    attempts: 3,
+    onGiveUp: (data, err) => pushAll.giveUp(data, err),
+  });
+  // Payments and voids seen by sync or webhooks reach the campaign invoices. The listener
+  // gets the database of each write, so one registration serves every service set.
+  if (!mirrorListenerRegistered) {
+    onMirrorWrite((...args) => refreshFromMirror(...args));
+    mirrorListenerRegistered = true;
+  }
   return {
     db: o.db,
     clock,
@@ -289,6 +320,8 @@ export function buildServices(o: ServiceOptions): Services {
     readiness: createReadinessCheck({ db: o.db, redis }),
     prometheus,
     webhooks,
+    writeback,
+    pushAll,
   };
 }
 
@@ -313,6 +346,8 @@ export function appDepsOf(s: Services): AppDeps {
     readiness: s.readiness,
     prometheus: s.prometheus,
     webhooks: s.webhooks.receiver,
+    writeback: s.writeback,
+    pushAll: s.pushAll,
   };
 }
 

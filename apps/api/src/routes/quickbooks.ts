@@ -13,10 +13,13 @@ import type { ConnectionService } from '../lib/quickbooks/connection/connection.
 import type { Clock } from '../lib/quickbooks/ports.ts';
 import type { SyncService } from '../lib/quickbooks/sync/sync.ts';
 import type { WebhookReceiver } from '../lib/quickbooks/webhooks/webhook-receiver.ts';
+import type { PushAll } from '../lib/quickbooks/writeback/push-all.ts';
+import type { Writeback } from '../lib/quickbooks/writeback/writeback.ts';
 import { connectionRoutes } from './quickbooks/connection.ts';
 import { observabilityRoutes } from './quickbooks/observability.ts';
 import { syncRoutes } from './quickbooks/sync.ts';
 import { webhookRoutes } from './quickbooks/webhooks.ts';
+import { writebackRoutes } from './quickbooks/writeback.ts';
 
 export interface QuickBooksRouteDeps {
   db: Kysely<Database>;
@@ -26,6 +29,8 @@ export interface QuickBooksRouteDeps {
   /** Stores Intuit's notifications (POST /webhook). */
   webhooks: WebhookReceiver;
   sync: SyncService;
+  writeback: Writeback;
+  pushAll: PushAll;
   /** Where /callback sends the browser; default `/admin`. */
   adminPath?: string;
 }
@@ -37,4 +42,5 @@ export function registerQuickBooksRoutes(app: FastifyInstance, deps: QuickBooksR
   void app.register(observabilityRoutes, { ...deps, prefix: QUICKBOOKS_PREFIX });
   void app.register(webhookRoutes, { ...deps, prefix: QUICKBOOKS_PREFIX });
   void app.register(syncRoutes, { ...deps, prefix: QUICKBOOKS_PREFIX });
+  void app.register(writebackRoutes, { ...deps, prefix: QUICKBOOKS_PREFIX });
 }

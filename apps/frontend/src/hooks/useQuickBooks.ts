@@ -11,11 +11,14 @@
 //   disconnect         every status (the company list changes), R's metrics and request log
 //   refresh token      R's status (expiries, last refresh), metrics (refresh counts), request log
 //   test connection    R's status (quota), metrics, request log (one call each)
+//   push all invoices  R's invoice sync status, request log
 // Polling: status and metrics every minute (the health summary); nothing else polls unless
-// something runs.
+// something runs (the invoice sync status polls every 2 s while a push-all run is unfinished).
 import {
   ConnectResponse,
   DisconnectResponse,
+  InvoiceSyncStatusResponse,
+  PushAllResponse,
   MetricsResponse,
   RefreshResponse,
   RequestLogResponse,
@@ -58,7 +61,11 @@ export const qboKeys = {
   metrics: (realm: Realm) => ['qbo', 'metrics', realm] as const,
   requestLog: (realm: Realm, filters: RequestLogFilters = {}) =>
     ['qbo', 'request-log', realm, filters] as const,
+  invoiceSyncStatus: (realm: Realm) => ['qbo', 'invoice-sync-status', realm] as const,
 };
+
+/** While a push-all run is queued or running, its progress is polled this often. */
+export const PUSH_ALL_POLL_MS = 2_000;
 
 const realmQuery = (realm: Realm): Query => ({ realmId: realm ?? undefined });
 
@@ -206,6 +213,34 @@ export function useTestConnection() {
         query: realmQuery(realm),
       }),
     onSettled: (_r, _e, realm) => invalidate(qc, ['status', 'metrics', 'request-log'], realm),
+  });
+}
+
+/** GET /invoices/sync-status: campaign invoices per sync status, the latest push-all run. */
+export function useInvoiceSyncStatus(realm: Realm) {
+  return useQuery({
+    queryKey: qboKeys.invoiceSyncStatus(realm),
+    queryFn: ({ signal }) =>
+      request(InvoiceSyncStatusResponse, 'GET', `${QB}/invoices/sync-status`, {
+        query: realmQuery(realm),
+        signal,
+      }),
+    refetchInterval: (q) => {
+      const run = q.state.data?.latest_run;
+      return run && (run.status === 'queued' || run.status === 'running')
+        ? PUSH_ALL_POLL_MS
+        : HEALTH_POLL_MS;
+    },
+  });
+}
+
+/** POST /invoices/push-all: queue a run (or join the unfinished one). */
+export function usePushAll() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (realm: string) =>
+      request(PushAllResponse, 'POST', `${QB}/invoices/push-all`, { query: realmQuery(realm) }),
+    onSettled: (_r, _e, realm) => invalidate(qc, ['invoice-sync-status', 'request-log'], realm),
   });
 }
 

@@ -109,6 +109,18 @@ export const Faults = {
     v('Invalid query', `QueryValidationError: ${detail}`, '4001'),
   queryParserError: (detail: string): QboFault =>
     v('Error parsing query', `QueryParserError: ${detail}`, '4000'),
+  /**
+   * A string past its maximum length (Chargebee KB "QBO Error Code:2050", quoting QBO's
+   * answer to a 22-character invoice DocNumber: "String length specified does not match the
+   * supported length. Min:0 Max:21 supported.").
+   */
+  stringLength: (field: string, max: number): QboFault =>
+    v(
+      'String length specified does not match the supported length',
+      `String length specified does not match the supported length. Min:0 Max:${max} supported. ${field}`,
+      '2050',
+      field,
+    ),
   /** A business rule, QBO code 6000 with a human message. */
   businessValidation: (detail: string, element?: string): QboFault =>
     v(

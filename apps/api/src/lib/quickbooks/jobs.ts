@@ -1,3 +1,5 @@
+import type { WritebackJobs } from './writeback/push-all.ts';
+
 // The catalogue of QuickBooks background jobs: each name and its payload. Payloads only name
 // work recorded in the database (a sync run, a realm), so a lost or repeated job costs time,
 // never data (lib/jobs.ts).
@@ -19,7 +21,7 @@ export interface WebhookProcessJobData {
   reason: 'delivery' | 'sweep' | 'retry';
 }
 
-export interface QboJobs {
+export interface QboJobs extends WritebackJobs {
   'qbo.keep-alive': KeepAliveJobData;
   'qbo.sync': SyncJobData;
   'qbo.daily-reconcile': DailyReconcileJobData;

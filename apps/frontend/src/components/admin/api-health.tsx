@@ -22,7 +22,15 @@ const WARN = '#b7791f';
 const BAD = '#b42318';
 const MUTED = '#8a94a6';
 
-function Tile({ label, value, tone }: { label: string; value: string; tone?: 'warn' | 'bad' }) {
+export function Tile({
+  label,
+  value,
+  tone,
+}: {
+  label: string;
+  value: string;
+  tone?: 'warn' | 'bad';
+}) {
   return (
     <div className={`tile ${tone ? `tile-${tone}` : ''}`}>
       <div className="tile-value">{value}</div>

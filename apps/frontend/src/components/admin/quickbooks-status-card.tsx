@@ -18,6 +18,7 @@ import { CompanyPicker } from './company-picker.tsx';
 import { ConnectionHealth } from './connection-health.tsx';
 import { ConnectPanel } from './connect-panel.tsx';
 import { RequestLogViewer } from './request-log-viewer.tsx';
+import { WritebackPanel } from './writeback-panel.tsx';
 import { SignInForm } from './sign-in.tsx';
 
 export function QuickBooksStatusCard({
@@ -77,6 +78,7 @@ export function QuickBooksStatusCard({
           <AlertBanners items={alerts} />
           <ConnectionHealth status={st} />
           <ApiHealth realm={st.realm_id} />
+          <WritebackPanel realm={st.realm_id!} />
         </>
       )}
       {st.connections.length > 0 && (

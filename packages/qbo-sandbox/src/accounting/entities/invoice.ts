@@ -7,6 +7,7 @@ import {
   isObject,
   pick,
   refTo,
+  refValue,
   requiredParam,
   resolveRef,
   text,
@@ -52,6 +53,35 @@ function assertDocNumberFree(op: OpContext, docNumber: string, selfId?: string):
       throw Faults.duplicateDocNumber(docNumber);
 }
 
+/** Chargebee KB "QBO Error Code:2050": QBO takes at most 21 characters in an invoice number. */
+export const MAX_DOC_NUMBER_LENGTH = 21;
+
+/**
+ * The invoice's currency (Intuit docs "Manage multiple currencies"): without multicurrency a
+ * company records transactions only in its home currency, and with it a transaction is in
+ * its customer's currency (a customer has exactly one). QBO's wording for the refusal is not
+ * documented ⚠: a 6000 business validation error naming the currencies.
+ */
+function invoiceCurrency(op: OpContext, fields: Fields, customer: Fields): Fields {
+  // A company whose Preferences were never read has the defaults: USD, multicurrency off.
+  const prefs = op.company.get('Preferences', '1')?.CurrencyPrefs as Fields | undefined;
+  const home = refValue(prefs?.HomeCurrency) ?? 'USD';
+  const multi = prefs?.MultiCurrencyEnabled === true;
+  const customerCurrency = refValue(customer.CurrencyRef) ?? home;
+  const wanted = refValue(fields.CurrencyRef) ?? customerCurrency;
+  if (!multi && wanted !== home)
+    throw Faults.businessValidation(
+      `Multicurrency is not enabled for this company: transactions must be in the home currency ${home}, not ${wanted}.`,
+      'CurrencyRef',
+    );
+  if (wanted !== customerCurrency)
+    throw Faults.businessValidation(
+      `The transaction currency ${wanted} must match the customer's currency ${customerCurrency}.`,
+      'CurrencyRef',
+    );
+  return wanted === 'USD' ? USD : { value: wanted };
+}
+
 /**
  * Invoice as QBO fills it on create (rec create/invoice): DocNumber, TxnDate, DueDate,
  * TotalAmt from the lines, a SubTotalLineDetail line, Balance, EmailStatus, PrintStatus,
@@ -74,7 +104,10 @@ export const invoiceSpec: EntitySpec = {
     // rec create/invoice: no terms → DueDate 30 days after TxnDate (the sandbox company's
     // default terms, Net 30).
     const dueDate = dateField(fields.DueDate, 'DueDate') ?? addDays(txnDate, dueDays ?? 30);
+    const currencyRef = invoiceCurrency(op, fields, customer);
     let docNumber = text(fields.DocNumber) ?? (existing?.DocNumber as string | undefined);
+    if (docNumber !== undefined && docNumber.length > MAX_DOC_NUMBER_LENGTH)
+      throw Faults.stringLength('DocNumber', MAX_DOC_NUMBER_LENGTH);
     if (docNumber !== undefined) assertDocNumberFree(op, docNumber, existing?.Id);
     if (docNumber !== undefined) company.reserveDocNumber(docNumber);
     else docNumber = company.nextDocNumber();
@@ -87,7 +120,7 @@ export const invoiceSpec: EntitySpec = {
       AllowOnlineACHPayment: bool(fields.AllowOnlineACHPayment, false),
       DocNumber: docNumber,
       TxnDate: txnDate,
-      CurrencyRef: isObject(fields.CurrencyRef) ? fields.CurrencyRef : USD,
+      CurrencyRef: currencyRef,
       ...pick(fields, PASSTHROUGH),
       LinkedTxn: derived.LinkedTxn,
       Line: lines,
