@@ -1,7 +1,7 @@
 // The QuickBooks card: everything about one company's connection on one page. It decides
 // which state the page is in — loading, signed out, never connected or disconnected,
 // connected (possibly needing a reconnect) — and composes the panels beside this file.
-// Panels for sync, webhooks and invoice write-back join as their APIs do.
+// Panels for webhooks and invoice write-back join as their APIs do.
 import { useState } from 'react';
 import { isUnauthorized } from '../../api/client.ts';
 import {
@@ -19,6 +19,7 @@ import { ConnectionHealth } from './connection-health.tsx';
 import { ConnectPanel } from './connect-panel.tsx';
 import { RequestLogViewer } from './request-log-viewer.tsx';
 import { SignInForm } from './sign-in.tsx';
+import { SyncStatusPanel } from './sync-status-panel.tsx';
 
 export function QuickBooksStatusCard({
   initialRealm = null,
@@ -76,6 +77,7 @@ export function QuickBooksStatusCard({
         <>
           <AlertBanners items={alerts} />
           <ConnectionHealth status={st} />
+          <SyncStatusPanel realm={st.realm_id!} />
           <ApiHealth realm={st.realm_id} />
         </>
       )}
