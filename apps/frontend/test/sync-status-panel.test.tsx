@@ -6,6 +6,7 @@ import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { QuickBooksStatusCard } from '../src/components/admin/quickbooks-status-card.tsx';
 import { SyncStatusPanel } from '../src/components/admin/sync-status-panel.tsx';
+import { SYNC_IDLE_POLL_MS, SYNC_RUNNING_POLL_MS, qboKeys } from '../src/hooks/useQuickBooks.ts';
 import { renderWithClient, stubApi } from './api-stub.ts';
 import {
   REALM,
@@ -118,5 +119,21 @@ describe('sync status panel', () => {
     expect(screen.getByRole<HTMLButtonElement>('button', { name: 'Full sync' }).disabled).toBe(
       true,
     );
+  });
+
+  it('polls every 2 s while a run is running, every 30 s otherwise', async () => {
+    for (const [answer, every] of [
+      [syncStatusRunning, SYNC_RUNNING_POLL_MS],
+      [syncStatusIdle, SYNC_IDLE_POLL_MS],
+    ] as const) {
+      stubApi({ 'GET /api/quickbooks/sync/status': answer });
+      const { client } = renderWithClient(<SyncStatusPanel realm={REALM} />);
+      await screen.findByRole('table');
+      const query = client.getQueryCache().find({ queryKey: qboKeys.syncStatus(REALM) })!;
+      const interval = query.observers[0]!.options.refetchInterval;
+      expect(typeof interval === 'function' ? interval(query) : interval).toBe(every);
+      cleanup();
+    }
+    expect([SYNC_RUNNING_POLL_MS, SYNC_IDLE_POLL_MS]).toEqual([2_000, 30_000]);
   });
 });
