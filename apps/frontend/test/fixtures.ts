@@ -4,6 +4,8 @@ import {
   MetricsResponse,
   RequestLogResponse,
   StatusResponse,
+  SyncAccepted,
+  SyncStatusResponse,
   TestConnectionResponse,
 } from '@qbo-sync/contract';
 
@@ -211,3 +213,105 @@ export const probeOk = TestConnectionResponse.parse({
   latency_ms: 41,
   checked_at: iso(0),
 });
+
+const entity = (type: string, over: Record<string, unknown> = {}) => ({
+  entity_type: type,
+  mirror_count: 0,
+  deleted_count: 0,
+  status: 'success',
+  progress: null,
+  last_full_sync_at: iso(-DAY),
+  last_cdc_at: iso(-5 * 60_000),
+  last_webhook_at: null,
+  last_reconciled_at: null,
+  qbo_count: null,
+  drift: null,
+  repaired: null,
+  last_error: null,
+  last_error_code: null,
+  ...over,
+});
+
+const lastRun = {
+  run_id: 'run-1',
+  job_id: 'job-1',
+  kind: 'incremental',
+  status: 'success',
+  entities: ['Customer', 'Invoice', 'Payment'],
+  started_at: iso(-6 * 60_000),
+  finished_at: iso(-5 * 60_000),
+  error: null,
+  error_code: null,
+};
+
+/** Customer proved in sync, Invoice drifted by 2, Payment never reconciled and failing. */
+export const syncStatusIdle = SyncStatusResponse.parse({
+  realms: [
+    {
+      realm_id: REALM,
+      company_name: 'Demo Company',
+      connection_status: 'connected',
+      running: null,
+      last_run: lastRun,
+      entities: [
+        entity('Customer', {
+          mirror_count: 50,
+          qbo_count: 50,
+          drift: 0,
+          repaired: 0,
+          last_reconciled_at: iso(-HOUR),
+        }),
+        entity('Invoice', {
+          mirror_count: 253,
+          deleted_count: 4,
+          qbo_count: 255,
+          drift: 2,
+          repaired: 0,
+          last_reconciled_at: iso(-HOUR),
+          last_webhook_at: iso(-60_000),
+        }),
+        entity('Payment', {
+          mirror_count: 125,
+          status: 'error',
+          last_error: 'QuickBooks refused the query',
+          last_error_code: '4000',
+        }),
+      ],
+    },
+  ],
+});
+
+export const syncStatusRunning = SyncStatusResponse.parse({
+  realms: [
+    {
+      ...syncStatusIdle.realms[0]!,
+      running: {
+        ...lastRun,
+        run_id: 'run-2',
+        job_id: 'job-2',
+        kind: 'full',
+        status: 'running',
+        entities: ['Invoice'],
+        started_at: iso(-30_000),
+        finished_at: null,
+      },
+      entities: [
+        entity('Invoice', {
+          mirror_count: 120,
+          status: 'running',
+          progress: { done: 120, total: 255 },
+        }),
+      ],
+    },
+  ],
+});
+
+export const syncAccepted = (kind: 'full' | 'incremental') =>
+  SyncAccepted.parse({
+    job_id: 'job-3',
+    run_id: 'run-3',
+    realm_id: REALM,
+    kind,
+    entities: ['Customer', 'Invoice', 'Payment', 'Vendor', 'Item', 'Account'],
+    deduplicated: false,
+  });

@@ -12,8 +12,10 @@
 //   refresh token      R's status (expiries, last refresh), metrics (refresh counts), request log
 //   test connection    R's status (quota), metrics, request log (one call each)
 //   push all invoices  R's invoice sync status, request log
-// Polling: status and metrics every minute (the health summary); nothing else polls unless
-// something runs (the invoice sync status polls every 2 s while a push-all run is unfinished).
+//   start sync         R's sync status (a run is queued)
+// Polling: status and metrics every minute (the health summary); sync status every 30 s
+// (every 2 s while a run is running); the invoice sync status every minute (every 2 s while a
+// push-all run is unfinished).
 import {
   ConnectResponse,
   DisconnectResponse,
@@ -24,8 +26,11 @@ import {
   RequestLogResponse,
   SessionResponse,
   StatusResponse,
+  SyncAccepted,
+  SyncStatusResponse,
   TestConnectionResponse,
   type RequestLogKind,
+  type SyncRequest,
 } from '@qbo-sync/contract';
 import {
   useInfiniteQuery,
@@ -42,6 +47,9 @@ export type Realm = string | null;
 const QB = '/api/quickbooks';
 /** The health summary's cadence. */
 export const HEALTH_POLL_MS = 60_000;
+/** Sync status while a run is running, and otherwise. */
+export const SYNC_RUNNING_POLL_MS = 2_000;
+export const SYNC_IDLE_POLL_MS = 30_000;
 
 export interface RequestLogFilters {
   kind?: RequestLogKind | undefined;
@@ -62,6 +70,7 @@ export const qboKeys = {
   requestLog: (realm: Realm, filters: RequestLogFilters = {}) =>
     ['qbo', 'request-log', realm, filters] as const,
   invoiceSyncStatus: (realm: Realm) => ['qbo', 'invoice-sync-status', realm] as const,
+  syncStatus: (realm: Realm) => ['qbo', 'sync-status', realm] as const,
 };
 
 /** While a push-all run is queued or running, its progress is polled this often. */
@@ -113,6 +122,23 @@ export function useMetrics(realm: Realm, opts: { enabled?: boolean } = {}) {
     queryFn: ({ signal }) =>
       request(MetricsResponse, 'GET', `${QB}/metrics`, { query: realmQuery(realm), signal }),
     refetchInterval: HEALTH_POLL_MS,
+    enabled: opts.enabled ?? true,
+  });
+}
+
+/** GET /sync/status: per entity counts, drift, cursors and progress; the running run. */
+export function useSyncStatus(realm: Realm, opts: { enabled?: boolean } = {}) {
+  return useQuery({
+    queryKey: qboKeys.syncStatus(realm),
+    queryFn: ({ signal }) =>
+      request(SyncStatusResponse, 'GET', `${QB}/sync/status`, {
+        query: realmQuery(realm),
+        signal,
+      }),
+    refetchInterval: (q) =>
+      q.state.data?.realms.some((r) => r.running !== null)
+        ? SYNC_RUNNING_POLL_MS
+        : SYNC_IDLE_POLL_MS,
     enabled: opts.enabled ?? true,
   });
 }
@@ -241,6 +267,16 @@ export function usePushAll() {
     mutationFn: (realm: string) =>
       request(PushAllResponse, 'POST', `${QB}/invoices/push-all`, { query: realmQuery(realm) }),
     onSettled: (_r, _e, realm) => invalidate(qc, ['invoice-sync-status', 'request-log'], realm),
+  });
+}
+
+/** POST /sync/incremental or /sync/full: 202 with the job (or the unfinished one it joins). */
+export function useStartSync() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: ({ kind, ...body }: SyncRequest & { kind: 'full' | 'incremental' }) =>
+      request(SyncAccepted, 'POST', `${QB}/sync/${kind}`, { body }),
+    onSettled: (_r, _e, v) => invalidate(qc, ['sync-status'], v.realm_id ?? null),
   });
 }
 

@@ -1,7 +1,7 @@
 // The QuickBooks card: everything about one company's connection on one page. It decides
 // which state the page is in — loading, signed out, never connected or disconnected,
 // connected (possibly needing a reconnect) — and composes the panels beside this file.
-// Panels for sync, webhooks and invoice write-back join as their APIs do.
+// Panels for webhooks and invoice write-back join as their APIs do.
 import { useState } from 'react';
 import { isUnauthorized } from '../../api/client.ts';
 import {
@@ -20,6 +20,7 @@ import { ConnectPanel } from './connect-panel.tsx';
 import { RequestLogViewer } from './request-log-viewer.tsx';
 import { WritebackPanel } from './writeback-panel.tsx';
 import { SignInForm } from './sign-in.tsx';
+import { SyncStatusPanel } from './sync-status-panel.tsx';
 
 export function QuickBooksStatusCard({
   initialRealm = null,
@@ -77,6 +78,7 @@ export function QuickBooksStatusCard({
         <>
           <AlertBanners items={alerts} />
           <ConnectionHealth status={st} />
+          <SyncStatusPanel realm={st.realm_id!} />
           <ApiHealth realm={st.realm_id} />
           <WritebackPanel realm={st.realm_id!} />
         </>
