@@ -102,7 +102,7 @@ describe('QuickBooks card', () => {
     renderWithClient(<QuickBooksStatusCard />);
     const alert = await screen.findByText(/91.0 % of this month's metered QuickBooks reads used/);
     expect((alert.closest('[data-alert]') as HTMLElement).textContent).toMatch(
-      /Full syncs and reconciliation stopped at 450,000 calls/,
+      /The daily reconciliation stopped at 450,000 calls/,
     );
   });
 

@@ -46,7 +46,7 @@ export const CorePlusUsage = z.object({
   forecast: z.number().int(),
   alert_percent: z.number().int(),
   alert: z.boolean(),
-  /** Full syncs and reconciliation stop at this many calls, leaving the rest to the application. */
+  /** The daily reconciliation stops at this many calls, leaving the rest to the application. */
   background_cap: z.number().int(),
   background_blocked: z.boolean(),
 });

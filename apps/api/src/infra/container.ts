@@ -243,6 +243,7 @@ export function buildServices(o: ServiceOptions): Services {
     lock,
     jobs,
     ...(o.reconcileCron ? { reconcileCron: o.reconcileCron } : {}),
+    backgroundReadsAllowed: async () => !(await connections.meteredUsage()).backgroundBlocked,
   });
   sync.register(jobs);
   registerKeepAlive(jobs, { db: o.db, tokens, clock, logger: log });

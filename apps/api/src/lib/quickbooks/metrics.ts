@@ -224,7 +224,7 @@ export async function computeMetrics(
         message: !cp.metered
           ? `${cp.used} read calls this month; not metered (a sandbox)`
           : cp.backgroundBlocked
-            ? `${cp.used} of ${cp.allowance} metered read calls used: full syncs and reconciliation wait for the next month`
+            ? `${cp.used} of ${cp.allowance} metered read calls used: the daily reconciliation waits for the next month`
             : `${cp.used} of ${cp.allowance} metered read calls used this month, ${cp.forecast} forecast (alert at ${cp.alertPercent} %)`,
       },
     },

@@ -66,7 +66,7 @@ export function activeAlerts(
       tone: cp.background_blocked ? 'bad' : 'warn',
       title: `${percent(cp.used / cp.allowance)} of this month's metered QuickBooks reads used`,
       todo: cp.background_blocked
-        ? `Full syncs and reconciliation stopped at ${count(cp.background_cap)} calls so the application keeps its reads; they resume on ${dateTime(cp.cycle_end)}. Past ${count(cp.allowance)} QuickBooks refuses reads until then: raise the Intuit tier or QBO_COREPLUS_MONTHLY_ALLOWANCE if you have one.`
+        ? `The daily reconciliation stopped at ${count(cp.background_cap)} calls so the application keeps its reads; they resume on ${dateTime(cp.cycle_end)}. Past ${count(cp.allowance)} QuickBooks refuses reads until then: raise the Intuit tier or QBO_COREPLUS_MONTHLY_ALLOWANCE if you have one.`
         : `Forecast for the month: ${count(cp.forecast)} of ${count(cp.allowance)}. Past the allowance QuickBooks refuses reads (data out) until the next cycle; writes continue.`,
     });
   }

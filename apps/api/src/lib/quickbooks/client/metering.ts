@@ -2,7 +2,7 @@
 // per app and month; the free Builder tier includes 500,000, and past the allowance reads are
 // refused until the next cycle (docs/qbo-facts.md "API call metering"). Writes ("Core"),
 // OAuth and sandbox calls are not metered. This counts what we spent from the request log,
-// forecasts the month, and tells background work (full syncs, reconciliation) when to stop so
+// forecasts the month, and tells background work (the daily reconciliation) when to stop so
 // that the reads the application needs are still there at the end of the month.
 //
 // Readings where Intuit is silent (⚠ in docs/qbo-facts.md): the cycle is the calendar month in
@@ -15,7 +15,7 @@ export interface MeteringPolicy {
   monthlyAllowance: number;
   /** Alert when the month's calls, or their forecast, pass this share of the allowance. */
   alertPercent: number;
-  /** Background work (full syncs, reconciliation) stops at this share of the allowance. */
+  /** Background work (the daily reconciliation) stops at this share of the allowance. */
   backgroundPercent: number;
   /** False against a sandbox (the embedded one, QBO_SANDBOX_URL, Intuit's sandbox): counted, not billed. */
   metered: boolean;

@@ -16,7 +16,7 @@ import {
 } from '../../../../test/sync-helpers.ts';
 import { nextCronTime } from '../../jobs.ts';
 import type { QboJobs } from '../jobs.ts';
-import { DEFAULT_RECONCILE_CRON } from './sync.ts';
+import { DEFAULT_RECONCILE_CRON, createSyncService } from './sync.ts';
 
 /** Waits until the realm has a finished reconciliation; returns the realm's status. */
 async function reconciled(svc: TestService, realmId: string): Promise<any> {
@@ -99,6 +99,25 @@ forEachService((env) => {
     await svc.services.sync.startBackground(svc.services.jobs);
     await waitForIdle(svc, realmId);
     expect(await reconcileRuns(svc, realmId)).toBe(1);
+  });
+
+  it('past the metered-read cap for background work, the daily run waits and records nothing', async () => {
+    const { svc, sandbox, db } = env;
+    const { realmId } = await seededRealm(svc, sandbox, 60, 43);
+    await db
+      .updateTable('qbo_connections')
+      .set({ connected_at: sql`now() - interval '3 days'` })
+      .where('realm_id', '=', realmId)
+      .execute();
+    const capped = createSyncService({
+      db,
+      api: svc.services.api,
+      clock: svc.services.clock,
+      logger: svc.services.logger,
+      backgroundReadsAllowed: async () => false,
+    });
+    expect(await capped.reconcileDue()).toEqual([]);
+    expect(await reconcileRuns(svc, realmId)).toBe(0);
   });
 
   it('two workers schedule the daily job once and reconcile a realm once', async () => {

@@ -55,6 +55,11 @@ export interface SyncDeps {
   jobs?: JobQueue<QboJobs> | null;
   /** The daily reconciliation's schedule (UTC cron). Default `0 3 * * *`. */
   reconcileCron?: string;
+  /**
+   * Whether background reads may be spent now (Intuit's monthly metering: past the cap the
+   * daily reconciliation waits for the next month). Default: always.
+   */
+  backgroundReadsAllowed?: () => Promise<boolean>;
 }
 
 export const DEFAULT_RECONCILE_CRON = '0 3 * * *';
@@ -336,6 +341,12 @@ export function createSyncService(deps: SyncDeps): SyncService {
     status: (realmId) => readSyncStatus(db, realmId),
 
     async reconcileDue() {
+      if (deps.backgroundReadsAllowed && !(await deps.backgroundReadsAllowed())) {
+        log.warn(
+          'daily reconciliation skipped: metered reads this month reached QBO_COREPLUS_BACKGROUND_PERCENT',
+        );
+        return [];
+      }
       const lastFire = previousCronTime(cron, deps.clock.now());
       const realms = await realmsDueForReconcile(db, new Date(lastFire));
       const runs: string[] = [];
