@@ -8,6 +8,7 @@
 import { Command, CommanderError } from 'commander';
 import type { StatusResponse } from '@qbo-sync/contract';
 import { runDoctor, type Check } from './cli/doctor.ts';
+import { runPushInvoices } from './cli/push-invoices.ts';
 import { runSync } from './cli/sync.ts';
 import {
   ServiceAnswerError,
@@ -138,6 +139,20 @@ export function buildProgram(): Command {
         out,
       });
       if (run?.status === 'error') process.exitCode = EXIT.problem;
+    });
+
+  program
+    .command('push-invoices')
+    .description('push every pending campaign invoice to QuickBooks and follow the run')
+    .option('--realm <id>', 'a company other than the connected one')
+    .option('--no-wait', 'queue the run and exit without following it')
+    .action(async (o: { realm?: string; wait: boolean }) => {
+      const run = await runPushInvoices(service(config()), {
+        ...o,
+        tty: Boolean(process.stdout.isTTY),
+        out,
+      });
+      if (run.status === 'failed' || run.failed > 0) process.exitCode = EXIT.problem;
     });
 
   program

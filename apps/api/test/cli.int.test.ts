@@ -164,6 +164,33 @@ forEachService((env) => {
     expect(bad.stderr).toMatch(/400 invalid_request/);
   }, 120_000);
 
+  it('push-invoices pushes the pending campaign invoices and prints the run summary', async () => {
+    const { realmId } = await seededRealm(env.svc, env.sandbox, 60, 5);
+    const created = await env.svc.admin('POST', '/api/quickbooks/campaign-invoices', {
+      client_name: "O'Brien & Sons (CLI)",
+      client_email: 'ap@obrien.example',
+      line_items: [
+        { description: 'Campaign', quantity: '2', unit_price: '60.50', amount: '121.00' },
+      ],
+      subtotal: '121.00',
+      total: '121.00',
+      issue_date: '2026-03-01',
+    });
+    expect(created.status).toBe(201);
+    const r = await cli(['push-invoices', '--realm', realmId], against());
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/push-all run \S+ for realm \d+: \d+ pending invoice/);
+    expect(r.stdout).toMatch(/finished: [1-9]\d* pushed, \d+ unchanged, 0 failed/);
+    const row = await env.db
+      .selectFrom('campaign_invoices')
+      .select(['qbo_sync_status', 'qbo_invoice_id'])
+      .where('id', '=', created.body.id)
+      .executeTakeFirstOrThrow();
+    expect(row.qbo_sync_status).toBe('synced');
+    expect(row.qbo_invoice_id).toMatch(/^\d+$/);
+  }, 120_000);
+
   it('a wrong admin token exits 2 and says what the service answered', async () => {
     const r = await cli(['status'], {
       ...against(),
