@@ -86,7 +86,7 @@ export class QboPrometheus {
       },
     });
     // Three gauges from one read of the sync status per scrape.
-    const syncStatus = sharedFor(1_000, s.syncStatus);
+    const syncStatus = this.#perScrape(s.syncStatus);
     const perEntity = (
       name: string,
       help: string,
@@ -167,19 +167,23 @@ export class QboPrometheus {
 
   /** The text format and its content type, for the route. */
   async exposition(): Promise<{ contentType: string; body: string }> {
+    this.#scrape += 1;
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
-}
 
-/** `fn`'s promise, shared by every caller within `ms` (one query per scrape, not per gauge). */
-function sharedFor<T>(ms: number, fn: () => Promise<T>): () => Promise<T> {
-  let at = 0;
-  let last: Promise<T> | null = null;
-  return () => {
-    if (!last || Date.now() - at > ms) {
-      at = Date.now();
-      last = fn();
-    }
-    return last;
-  };
+  /** Scrapes so far: a value read once per scrape is cached under this number. */
+  #scrape = 0;
+
+  /** `fn`'s promise, shared by every gauge of one scrape (one query, not one per gauge). */
+  #perScrape<T>(fn: () => Promise<T>): () => Promise<T> {
+    let at = -1;
+    let last: Promise<T> | null = null;
+    return () => {
+      if (!last || at !== this.#scrape) {
+        at = this.#scrape;
+        last = fn();
+      }
+      return last;
+    };
+  }
 }
