@@ -36,6 +36,9 @@ export async function buildServer(
   const app = Fastify({
     logger: false,
     bodyLimit: 20 * 1024 * 1024,
+    // close() ends every connection, answered or not: a request a latency rule still delays
+    // (or a client's kept-alive socket) must not hold a stopping sandbox open.
+    forceCloseConnections: true,
     // QBO matches `/v3/company/1/Invoice` and `/v3/company/1/invoice` alike.
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 1000 },
     // A URL Fastify cannot even decode (bad percent-encoding) still gets the endpoint's
