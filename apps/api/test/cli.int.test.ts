@@ -22,24 +22,24 @@ interface Run {
   stderr: string;
 }
 
+/** Runs `file args` and resolves with its exit code and output (never rejects). */
+function run(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(file, args, { cwd: ROOT, env, timeout: 120_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
 /** Runs the CLI with only `env` (none of the test's own QBO or database variables). */
 function cli(args: string[], env: Record<string, string>): Promise<Run> {
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(
       ([k]) => !/^(INTUIT_|QBO_|DATABASE_URL|REDIS_URL|ADMIN_API_TOKEN|PORT|DATA_DIR)/.test(k),
     ),
-  ) as Record<string, string>;
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { cwd: ROOT, env: { ...inherited, ...env }, timeout: 120_000 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
+  );
+  return run(process.execPath, [BIN, ...args], { ...inherited, ...env });
 }
 
 const key = () => randomBytes(32).toString('hex');
@@ -57,18 +57,10 @@ describe('without a service', () => {
 
   it("the container image's entry point runs the same commands (cli, migrate, sandbox)", async () => {
     const entry = (args: string[], env: Record<string, string>) =>
-      new Promise<Run>((resolve) => {
-        execFile(
-          '/bin/sh',
-          [path.join(ROOT, 'scripts/docker-entry.sh'), ...args],
-          { env: { ...process.env, QBO_SYNC_HOME: ROOT, ...env }, timeout: 120_000 },
-          (err, stdout, stderr) =>
-            resolve({
-              code: err ? (typeof err.code === 'number' ? err.code : -1) : 0,
-              stdout,
-              stderr,
-            }),
-        );
+      run('/bin/sh', [path.join(ROOT, 'scripts/docker-entry.sh'), ...args], {
+        ...process.env,
+        QBO_SYNC_HOME: ROOT,
+        ...env,
       });
     const help = await entry(['cli', '--help'], {});
     expect(help.code).toBe(0);
