@@ -330,3 +330,21 @@ describe('TRUST_PROXY', () => {
     }
   });
 });
+
+describe('API_RUNS_JOBS', () => {
+  const redis = { REDIS_URL: 'redis://127.0.0.1:6379' };
+  test('by default the API runs jobs without Redis and only enqueues with it', () => {
+    expect(loadConfig(external()).apiRunsJobs).toBe(true);
+    expect(loadConfig(external(redis)).apiRunsJobs).toBe(false);
+    expect(loadConfig(external({ ...redis, API_RUNS_JOBS: 'true' })).apiRunsJobs).toBe(true);
+  });
+
+  test('false without Redis is refused: nothing would run the jobs', () => {
+    expect(problemsOf(external({ API_RUNS_JOBS: 'false' })).get('API_RUNS_JOBS')).toMatch(
+      /needs REDIS_URL/,
+    );
+    expect(problemsOf(external({ API_RUNS_JOBS: 'sometimes' })).get('API_RUNS_JOBS')).toMatch(
+      /auto, true or false/,
+    );
+  });
+});

@@ -60,6 +60,12 @@ export interface AppConfig {
   adminUiDir: string;
   databaseUrl: string | null;
   redisUrl: string | null;
+  /**
+   * API_RUNS_JOBS: whether `npm start` consumes background jobs and owns their schedules.
+   * Always without REDIS_URL (the in-process queue has no other consumer); with REDIS_URL only
+   * when set to true, so that API processes just enqueue and `npm run worker` does the work.
+   */
+  apiRunsJobs: boolean;
   adminApiToken: string;
   tokenKeyring: TokenKeyring;
   /**
@@ -156,6 +162,7 @@ const plain = {
   ADMIN_UI_DIR: z.string().default(DEFAULT_ADMIN_UI_DIR),
   DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgres://user:pass@host:5432/db').optional(),
   REDIS_URL: url(['redis:', 'rediss:'], 'redis://127.0.0.1:6379').optional(),
+  API_RUNS_JOBS: z.enum(['auto', 'true', 'false'], 'must be auto, true or false').default('auto'),
   QBO_MINOR_VERSION: int(
     75,
     75,
@@ -336,6 +343,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
   // to the sandbox in-process, never through /_sandbox).
   if (mode === 'embedded') sandboxControlToken ??= randomBytes(32).toString('hex');
 
+  if (p.API_RUNS_JOBS === 'false' && !p.REDIS_URL) {
+    problems.push({
+      variable: 'API_RUNS_JOBS',
+      message:
+        'false needs REDIS_URL: without Redis the jobs queue lives in this process and nothing else would run it',
+    });
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze({
     mode,
@@ -348,6 +363,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     adminUiDir: path.resolve(p.ADMIN_UI_DIR ?? DEFAULT_ADMIN_UI_DIR),
     databaseUrl: p.DATABASE_URL ?? null,
     redisUrl: p.REDIS_URL ?? null,
+    apiRunsJobs: p.API_RUNS_JOBS === 'auto' ? !p.REDIS_URL : p.API_RUNS_JOBS === 'true',
     adminApiToken: adminApiToken!,
     tokenKeyring: tokenKeyring!,
     sandboxControlToken,

@@ -116,12 +116,19 @@ try {
     port: config.port,
     host: config.mode === 'embedded' ? 'localhost' : '0.0.0.0',
   });
-  // Background jobs in this process: in-process queue by default, BullMQ with REDIS_URL
-  // (then `npm run worker` processes consume too): the daily reconciliation's schedule, runs
+  // Background jobs: in this process with the in-process queue (the embedded default); with
+  // REDIS_URL the API only enqueues and `npm run worker` consumes and owns the schedules,
+  // unless API_RUNS_JOBS=true. Starting them means: the daily reconciliation's schedule, runs
   // a crash left unfinished, and a reconciliation missed while the process was down.
-  await container.jobs.start();
-  await container.sync.startBackground(container.jobs);
-  await container.webhooks.startSweeps(container.jobs);
+  if (config.apiRunsJobs) {
+    await container.jobs.start();
+    await container.sync.startBackground(container.jobs);
+    await container.webhooks.startSweeps(container.jobs);
+  } else {
+    logger.info(
+      'jobs are enqueued to Redis for `npm run worker` (API_RUNS_JOBS=true runs them here too)',
+    );
+  }
   stopPruning = startRequestLogPruning({
     db: container.db,
     retentionDays: config.qbo.requestLogRetentionDays,
