@@ -192,6 +192,14 @@ export interface QboRequestLogTable {
   created_at: TimestampDefault;
 }
 
+/** Metered read calls of pruned request-log rows (migration 20260401000000_qbo_api_usage_daily.sql). */
+export interface QboApiUsageDailyTable {
+  /** UTC day, as Postgres returns a `date`: YYYY-MM-DD. */
+  day: ColumnType<string, string, string>;
+  realm_id: string;
+  coreplus_calls: ColumnType<string, number | string, number | string>;
+}
+
 export type WebhookFormat = 'legacy' | 'cloudevents';
 export type WebhookEventStatus =
   'pending' | 'processing' | 'processed' | 'skipped' | 'failed' | 'rejected';
@@ -399,6 +407,7 @@ export interface Database {
   qbo_tokens: QboTokensTable;
   qbo_oauth_states: QboOAuthStatesTable;
   qbo_request_log: QboRequestLogTable;
+  qbo_api_usage_daily: QboApiUsageDailyTable;
   qbo_webhook_events: QboWebhookEventsTable;
   qbo_sync_cursors: QboSyncCursorsTable;
   qbo_sync_runs: QboSyncRunsTable;

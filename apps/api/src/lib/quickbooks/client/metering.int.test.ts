@@ -5,7 +5,7 @@ import { expect, it } from 'vitest';
 import { forEachDatabase, newRealmId } from '../../../../test/db-helpers.ts';
 import type { RequestLogRecord } from '../ports.ts';
 import { meteredUsage, type MeteringPolicy } from './metering.ts';
-import { writeRequestLog } from './request-log.ts';
+import { pruneRequestLog, writeRequestLog } from './request-log.ts';
 
 const policy: MeteringPolicy = {
   monthlyAllowance: 100,
@@ -33,6 +33,35 @@ function call(realmId: string, at: string, over: Partial<RequestLogRecord> = {})
 }
 
 forEachDatabase((t) => {
+  it('the month keeps its count when retention prunes its first days, however short the retention', async () => {
+    const a = newRealmId();
+    const b = newRealmId();
+    for (const at of ['2032-03-01T00:10:00Z', '2032-03-02T23:59:00Z', '2032-03-20T08:00:00Z']) {
+      await writeRequestLog(t().db, call(a, at));
+      await writeRequestLog(t().db, call(b, at, { path: `/v3/company/${b}/cdc?entities=Item` }));
+      await writeRequestLog(t().db, call(a, at, { method: 'POST', path: `/v3/company/${a}/bill` }));
+    }
+    const now = Date.parse('2032-03-25T00:00:00Z');
+    const before = await meteredUsage(t().db, policy, now);
+    expect(before.byRealm).toEqual(
+      expect.arrayContaining([
+        { realmId: a, used: 3 },
+        { realmId: b, used: 3 },
+      ]),
+    );
+
+    // A 5-day retention deletes the rows of the 1st and 2nd (and the write among them).
+    const pruned = await pruneRequestLog(t().db, new Date('2032-03-20T00:00:00Z'));
+    expect(pruned).toBeGreaterThanOrEqual(6);
+    expect(await pruneRequestLog(t().db, new Date('2032-03-20T00:00:00Z'))).toBe(0);
+    const after = await meteredUsage(t().db, policy, now);
+    expect(after.used).toBe(before.used);
+    expect(after.byRealm).toEqual(before.byRealm);
+    // The next month starts from zero, whatever was rolled up in this one.
+    const april = await meteredUsage(t().db, policy, Date.parse('2032-04-02T00:00:00Z'));
+    expect(april.byRealm.find((r) => r.realmId === a)).toBeUndefined();
+  });
+
   it('counts successful reads, queries and CDC of this month; not writes, failures, OAuth or last month', async () => {
     const a = newRealmId();
     const b = newRealmId();

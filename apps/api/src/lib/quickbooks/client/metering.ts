@@ -56,32 +56,45 @@ export function meteringCycle(now: number): { start: Date; end: Date } {
   };
 }
 
+/**
+ * A request-log row Intuit meters as CorePlus: a successful Accounting API read (a GET, or a
+ * query or CDC however sent — a query POSTed as application/text is still a read).
+ */
+export const METERED_CALL = sql<boolean>`kind = 'accounting' and status between 200 and 299 and (method = 'GET' or path like '%/query%' or path like '%/cdc%')`;
+
 export async function meteredUsage(
   db: Kysely<Database>,
   policy: MeteringPolicy,
   now: number,
 ): Promise<MeteredUsage> {
   const { start, end } = meteringCycle(now);
-  const rows = await db
-    .selectFrom('qbo_request_log')
-    .select(['realm_id', (eb) => eb.fn.countAll<string>().as('n')])
-    .where('kind', '=', 'accounting')
-    .where('status', '>=', 200)
-    .where('status', '<', 300)
-    .where('created_at', '>=', start)
-    .where('created_at', '<', end)
-    .where((eb) =>
-      eb.or([
-        eb('method', '=', 'GET'),
-        // A query sent as POST (application/text) is still a read.
-        eb('path', 'like', sql<string>`${'%/query%'}`),
-        eb('path', 'like', sql<string>`${'%/cdc%'}`),
-      ]),
-    )
-    .groupBy('realm_id')
-    .execute();
+  // The cycle's calls are in the log, or — once retention pruned them — in the daily roll-up
+  // (never both: pruning moves them in one statement).
+  const [live, rolledUp] = await Promise.all([
+    db
+      .selectFrom('qbo_request_log')
+      .select(['realm_id', (eb) => eb.fn.countAll<string>().as('n')])
+      .where(METERED_CALL)
+      .where('created_at', '>=', start)
+      .where('created_at', '<', end)
+      .groupBy('realm_id')
+      .execute(),
+    db
+      .selectFrom('qbo_api_usage_daily')
+      .select(['realm_id', (eb) => eb.fn.sum<string>('coreplus_calls').as('n')])
+      .where('day', '>=', isoDay(start))
+      .where('day', '<', isoDay(end))
+      .groupBy('realm_id')
+      .execute(),
+  ]);
+  const perRealm = new Map<string, number>();
+  for (const r of [...live, ...rolledUp]) {
+    const realm = r.realm_id ?? '';
+    perRealm.set(realm, (perRealm.get(realm) ?? 0) + Number(r.n));
+  }
+  const rows = [...perRealm].map(([realm_id, n]) => ({ realm_id, n }));
   const byRealm = rows
-    .map((r) => ({ realmId: r.realm_id ?? '', used: Number(r.n) }))
+    .map((r) => ({ realmId: r.realm_id, used: r.n }))
     .sort((a, b) => b.used - a.used);
   const used = byRealm.reduce((s, r) => s + r.used, 0);
   const elapsed = Math.max(now - start.getTime(), 60_000);
@@ -104,4 +117,8 @@ export async function meteredUsage(
     backgroundCap,
     backgroundBlocked: policy.metered && used >= backgroundCap,
   };
+}
+
+function isoDay(d: Date): string {
+  return d.toISOString().slice(0, 10);
 }

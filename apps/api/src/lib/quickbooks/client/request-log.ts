@@ -3,12 +3,13 @@
 // reading logs. Rows never hold a token or secret: paths are sanitised here as well as by the
 // callers (defence in depth — a caller's mistake must not put a refresh token into a table
 // the UI lists).
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database, QboRequestLogKind } from '../../../db/schema.ts';
 import { beforeCursor, decodeCursor, exactTime, pageOf } from '../keyset-cursor.ts';
 export { InvalidCursorError } from '../keyset-cursor.ts';
 import { DAY_MS, type RequestLogRecord, type RequestLogSink } from '../ports.ts';
+import { METERED_CALL } from './metering.ts';
 
 /** A stored record: its id, the time it was stored under, and the column's name for the code. */
 export interface RequestLogEntry extends Omit<RequestLogRecord, 'errorCode' | 'createdAt'> {
@@ -120,24 +121,32 @@ export const MAX_PAGE_SIZE = 500;
 
 /**
  * Deletes rows created before `olderThan`; returns how many. Deletes in batches so a
- * first prune of a large table never holds one huge transaction (locks, WAL, bloat).
+ * first prune of a large table never holds one huge transaction (locks, WAL, bloat). The
+ * metered reads among them move to qbo_api_usage_daily in the same statement, so the month's
+ * metered count (client/metering.ts) survives any retention.
  */
 export async function pruneRequestLog(db: Kysely<Database>, olderThan: Date): Promise<number> {
   let total = 0;
   for (;;) {
-    const res = await db
-      .deleteFrom('qbo_request_log')
-      .where(
-        'id',
-        'in',
-        db
-          .selectFrom('qbo_request_log')
-          .select('id')
-          .where('created_at', '<', olderThan)
-          .limit(PRUNE_BATCH),
+    const { rows } = await sql<{ n: number }>`
+      with gone as (
+        delete from qbo_request_log
+        where id in (
+          select id from qbo_request_log where created_at < ${olderThan} limit ${PRUNE_BATCH}
+        )
+        returning realm_id, created_at, kind, status, method, path
+      ), rolled_up as (
+        insert into qbo_api_usage_daily (day, realm_id, coreplus_calls)
+        select (created_at at time zone 'UTC')::date, coalesce(realm_id, ''), count(*)
+        from gone
+        where ${METERED_CALL}
+        group by 1, 2
+        on conflict (day, realm_id) do update
+          set coreplus_calls = qbo_api_usage_daily.coreplus_calls + excluded.coreplus_calls
+        returning 1
       )
-      .executeTakeFirst();
-    const n = Number(res.numDeletedRows);
+      select count(*)::int as n from gone`.execute(db);
+    const n = rows[0]?.n ?? 0;
     total += n;
     if (n < PRUNE_BATCH) return total;
   }
