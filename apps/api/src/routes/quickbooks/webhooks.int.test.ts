@@ -5,7 +5,11 @@ import { WebhookAck, WebhookEventsResponse } from '@qbo-sync/contract';
 import { describe, expect, it } from 'vitest';
 import { forEachService, type TestService } from '../../../test/service-harness.ts';
 import { DEFAULT_INVALID_STORE_PER_MINUTE } from '../../lib/quickbooks/webhooks/webhook-receiver.ts';
-import { legacy, postSigned as signed, postWebhook as post } from '../../../test/webhook-helpers.ts';
+import {
+  legacy,
+  postSigned as signed,
+  postWebhook as post,
+} from '../../../test/webhook-helpers.ts';
 
 const realm = () => `wh${randomBytes(5).toString('hex')}`;
 

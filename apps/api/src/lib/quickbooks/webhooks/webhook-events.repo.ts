@@ -186,11 +186,7 @@ export async function lockEventsByStatus(
     rows.length < o.limit
       ? rows.length
       : Number(
-          (
-            await q
-              .select((eb) => eb.fn.countAll<string>().as('n'))
-              .executeTakeFirstOrThrow()
-          ).n,
+          (await q.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n,
         );
   return { ids: rows.map((r) => r.id), total };
 }

@@ -24,8 +24,7 @@ import { lockEventsById, lockEventsByStatus, requeueEvents } from './webhook-eve
 export const REPLAY_BATCH = 1_000;
 
 export type ReplaySelection =
-  | { ids: readonly string[] }
-  | { status: 'failed' | 'skipped'; realmId?: string };
+  { ids: readonly string[] } | { status: 'failed' | 'skipped'; realmId?: string };
 
 export type ReplayRefusal = { id: string; why: 'invalid_signature' | 'processing' };
 
