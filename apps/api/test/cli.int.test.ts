@@ -10,9 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { reEncryptAllTokens } from '../src/lib/quickbooks/connection/key-rotation.ts';
 import { TokenCipher } from '../src/lib/quickbooks/connection/token-cipher.ts';
-import { addCompany, connectRealm, control, forEachService, freePort } from './service-harness.ts';
+import { addCompany, connectRealm, forEachService, freePort } from './service-harness.ts';
 import { seededRealm } from './sync-helpers.ts';
-import { change, legacy, postSigned } from './webhook-helpers.ts';
+import { change, legacy, postSigned, refuseReads } from './webhook-helpers.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = path.join(ROOT, 'apps/api/bin/qbo-sync.js');
@@ -187,12 +187,7 @@ forEachService((env) => {
   it('webhooks replay: exit 1 while QBO still refuses the event, exit 0 once --failed brings it in', async () => {
     const { realmId } = addCompany(env.sandbox, 'Replay Co');
     await connectRealm(env.svc, realmId);
-    const fault = await control(env.sandbox, 'POST', '/faults', {
-      kind: 'error',
-      status: 403,
-      surface: 'accounting',
-      realmId,
-    });
+    const restore = await refuseReads(env.sandbox, realmId);
     const customer = await change(env.sandbox, realmId, 'Customer', {
       DisplayName: 'Replayed Ada',
     });
@@ -209,7 +204,7 @@ forEachService((env) => {
     expect(refused.stdout).toContain('0 processed, 0 skipped, 1 failed, 0 retrying');
     expect(refused.stdout).toMatch(new RegExp(`${id} failed: qbo_auth`));
 
-    await control(env.sandbox, 'DELETE', `/faults/${fault.body.id}`);
+    await restore();
     const replayed = await cli(['webhooks', 'replay', '--failed', '--realm', realmId], against());
     expect(replayed.stderr).toBe('');
     expect(replayed.code).toBe(0);

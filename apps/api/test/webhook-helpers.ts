@@ -43,6 +43,24 @@ export async function settle(
   }
 }
 
+/**
+ * A sandbox fault rule: QBO answers every Accounting API call of `realmId` with 403 (the app
+ * lacks a permission), so webhook processing fails at once. Returns the rule's removal.
+ */
+export async function refuseReads(sandbox: Sandbox, realmId: string): Promise<() => Promise<void>> {
+  const rule = await control(sandbox, 'POST', '/faults', {
+    kind: 'error',
+    status: 403,
+    surface: 'accounting',
+    realmId,
+  });
+  if (rule.status !== 201) throw new Error(`fault rule: ${JSON.stringify(rule.body)}`);
+  return async () => {
+    const r = await control(sandbox, 'DELETE', `/faults/${rule.body.id}`);
+    if (r.status !== 204) throw new Error(`fault rule ${rule.body.id} not removed: ${r.status}`);
+  };
+}
+
 /** A legacy-format notification body for one realm. */
 export function legacy(realmId: string, entities: Record<string, unknown>[]): string {
   return JSON.stringify({ eventNotifications: [{ realmId, dataChangeEvent: { entities } }] });

@@ -12,11 +12,17 @@ import { expect, it } from 'vitest';
 import {
   addCompany,
   connectRealm,
-  control,
   forEachService,
   type TestService,
 } from '../../../test/service-harness.ts';
-import { change, legacy, postSigned, postWebhook, settle } from '../../../test/webhook-helpers.ts';
+import {
+  change,
+  legacy,
+  postSigned,
+  postWebhook,
+  refuseReads,
+  settle,
+} from '../../../test/webhook-helpers.ts';
 
 const REPLAY = '/api/quickbooks/webhook-events/replay';
 
@@ -41,13 +47,7 @@ forEachService(
       const realmId = addCompany(env.sandbox).realmId;
       await connectRealm(env.svc, realmId);
       // QBO refuses this company's reads (403: permission): processing fails at once.
-      const fault = await control(env.sandbox, 'POST', '/faults', {
-        kind: 'error',
-        status: 403,
-        surface: 'accounting',
-        realmId,
-      });
-      expect(fault.status).toBe(201);
+      const restore = await refuseReads(env.sandbox, realmId);
       const name = `Replay Ada ${randomBytes(3).toString('hex')}`;
       const c = await change(env.sandbox, realmId, 'Customer', { DisplayName: name });
       await settle(env.sandbox, env.svc);
@@ -67,7 +67,7 @@ forEachService(
         replays: 1,
       });
 
-      expect((await control(env.sandbox, 'DELETE', `/faults/${fault.body.id}`)).status).toBe(204);
+      await restore();
       const res = await env.svc.admin('POST', REPLAY, { status: 'failed', realm_id: realmId });
       expect(res.status).toBe(202);
       const answer = WebhookReplayResponse.parse(res.body);
