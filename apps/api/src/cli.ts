@@ -10,6 +10,7 @@ import type { StatusResponse } from '@qbo-sync/contract';
 import { runDoctor, type Check } from './cli/doctor.ts';
 import { runPushInvoices } from './cli/push-invoices.ts';
 import { runSync } from './cli/sync.ts';
+import { runWebhookReplay } from './cli/webhooks.ts';
 import {
   ServiceAnswerError,
   ServiceUnreachableError,
@@ -154,6 +155,45 @@ export function buildProgram(): Command {
       });
       if (run.status === 'failed' || run.failed > 0) process.exitCode = EXIT.problem;
     });
+
+  const webhooks = program
+    .command('webhooks')
+    .description('stored webhook events (GET /api/quickbooks/webhook-events lists them)');
+  webhooks
+    .command('replay')
+    .description('process stored webhook events again (by id, or every failed one) and follow them')
+    .argument('[ids...]', 'event ids, as GET /api/quickbooks/webhook-events shows them')
+    .option('--failed', 'every event that ended failed (at most 1,000 per run)')
+    .option('--skipped', 'every event that ended skipped (e.g. its company was reconnected)')
+    .option('--realm <id>', 'with --failed or --skipped: only events of this company')
+    .option('--no-wait', 'queue them and exit without following them')
+    .action(
+      async (
+        ids: string[],
+        o: { failed?: boolean; skipped?: boolean; realm?: string; wait: boolean },
+      ) => {
+        const by = [ids.length > 0, o.failed, o.skipped].filter(Boolean).length;
+        if (by !== 1) {
+          throw new Exit(
+            EXIT.usage,
+            'name event ids, or give --failed or --skipped (one of them): qbo-sync webhooks replay <id…> | --failed',
+          );
+        }
+        if (o.realm && ids.length > 0) {
+          throw new Exit(EXIT.usage, '--realm goes with --failed or --skipped, not with ids');
+        }
+        const r = await runWebhookReplay(service(config()), {
+          ids,
+          ...(o.failed ? { status: 'failed' as const } : {}),
+          ...(o.skipped ? { status: 'skipped' as const } : {}),
+          ...(o.realm ? { realm: o.realm } : {}),
+          wait: o.wait,
+          tty: Boolean(process.stdout.isTTY),
+          out,
+        });
+        if (r.failed > 0 || r.retrying > 0) process.exitCode = EXIT.problem;
+      },
+    );
 
   program
     .command('migrate')

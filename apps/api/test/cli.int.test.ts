@@ -2,7 +2,7 @@
 // process, against the service over HTTP and against a database of its own, judged by what it
 // prints and by its exit code.
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +12,7 @@ import { reEncryptAllTokens } from '../src/lib/quickbooks/connection/key-rotatio
 import { TokenCipher } from '../src/lib/quickbooks/connection/token-cipher.ts';
 import { addCompany, connectRealm, forEachService, freePort } from './service-harness.ts';
 import { seededRealm } from './sync-helpers.ts';
+import { change, legacy, postSigned, refuseReads } from './webhook-helpers.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = path.join(ROOT, 'apps/api/bin/qbo-sync.js');
@@ -181,6 +182,53 @@ forEachService((env) => {
       .executeTakeFirstOrThrow();
     expect(row.qbo_sync_status).toBe('synced');
     expect(row.qbo_invoice_id).toMatch(/^\d+$/);
+  }, 120_000);
+
+  it('webhooks replay: exit 1 while QBO still refuses the event, exit 0 once --failed brings it in', async () => {
+    const { realmId } = addCompany(env.sandbox, 'Replay Co');
+    await connectRealm(env.svc, realmId);
+    const restore = await refuseReads(env.sandbox, realmId);
+    const customer = await change(env.sandbox, realmId, 'Customer', {
+      DisplayName: 'Replayed Ada',
+    });
+    // Intuit's notification of that change, as this service stores it.
+    const posted = await postSigned(
+      env.svc,
+      legacy(realmId, [{ name: 'Customer', id: customer.Id, operation: 'Create' }]),
+    );
+    const id = posted.body.id as string;
+
+    const refused = await cli(['webhooks', 'replay', id], against());
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toContain('replaying 1 webhook event(s)');
+    expect(refused.stdout).toContain('0 processed, 0 skipped, 1 failed, 0 retrying');
+    expect(refused.stdout).toMatch(new RegExp(`${id} failed: qbo_auth`));
+
+    await restore();
+    const replayed = await cli(['webhooks', 'replay', '--failed', '--realm', realmId], against());
+    expect(replayed.stderr).toBe('');
+    expect(replayed.code).toBe(0);
+    expect(replayed.stdout).toContain('1 processed, 0 skipped, 0 failed, 0 retrying');
+    const row = await env.db
+      .selectFrom('qbo_customers')
+      .select('display_name')
+      .where('realm_id', '=', realmId)
+      .where('qbo_id', '=', customer.Id as string)
+      .executeTakeFirst();
+    expect(row?.display_name).toBe('Replayed Ada');
+
+    const none = await cli(['webhooks', 'replay', '--failed', '--realm', realmId], against());
+    expect(none.code).toBe(0);
+    expect(none.stdout).toContain('no failed webhook events to replay');
+
+    const unknown = randomUUID();
+    const missing = await cli(['webhooks', 'replay', unknown], against());
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(new RegExp(`404 not_found no webhook event with id ${unknown}`));
+
+    const usage = await cli(['webhooks', 'replay'], against());
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/name event ids, or give --failed/);
   }, 120_000);
 
   it('a wrong admin token exits 2 and says what the service answered', async () => {

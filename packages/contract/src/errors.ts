@@ -16,6 +16,7 @@ export const ERROR_STATUS = {
   realm_not_found: 404,
   not_connected: 409,
   needs_reauth: 409,
+  not_replayable: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   qbo_throttled: 429,

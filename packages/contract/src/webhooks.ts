@@ -1,6 +1,7 @@
-// POST /webhook (Intuit's notifications, signature-checked) and GET /webhook-events.
+// POST /webhook (Intuit's notifications, signature-checked), GET /webhook-events and
+// POST /webhook-events/replay.
 import { z } from 'zod';
-import { Iso, NullableIso, RealmId, fromNotAfterTo, listPageFields } from './common.ts';
+import { Iso, NullableIso, RealmId, fromNotAfterTo, isoInput, listPageFields } from './common.ts';
 
 /** The answer Intuit gets for a signed delivery (any 2xx acknowledges it). */
 export const WebhookAck = z.object({
@@ -32,6 +33,8 @@ export const WebhookEventsQuery = z
     status: WebhookEventStatus.optional(),
     realmId: RealmId.optional(),
     entity: EntityName.optional(),
+    /** Only events replayed at or after this time (what `qbo-sync webhooks replay` follows). */
+    replayedFrom: isoInput('replayedFrom').optional(),
     ...listPageFields,
   })
   .refine(...fromNotAfterTo);
@@ -59,6 +62,9 @@ export const WebhookEvent = z.object({
   received_at: Iso,
   processed_at: NullableIso,
   next_attempt_at: NullableIso,
+  /** Times an operator replayed it, and when last. */
+  replays: z.number().int(),
+  last_replayed_at: NullableIso,
   /** Received -> applied (or skipped/failed), in ms; null while unfinished. */
   lag_ms: z.number().int().nullable(),
 });
@@ -70,3 +76,43 @@ export const WebhookEventsResponse = z.object({
   next_cursor: z.string().nullable(),
 });
 export type WebhookEventsResponse = z.infer<typeof WebhookEventsResponse>;
+
+/** Events one replay request may name, and the most a status replay queues at once. */
+export const MAX_REPLAY_IDS = 1000;
+
+/**
+ * Body of POST /webhook-events/replay: either `ids` (events from GET /webhook-events), or a
+ * `status` — every signed event that ended `failed` (or `skipped`), optionally of one realm.
+ */
+export const WebhookReplayRequest = z
+  .strictObject({
+    ids: z
+      .array(z.uuid('each id must be a webhook event id (a UUID) from GET /webhook-events'))
+      .min(1, 'ids must name at least one event')
+      .max(MAX_REPLAY_IDS, `ids may name at most ${MAX_REPLAY_IDS} events`)
+      .optional(),
+    status: z
+      .enum(['failed', 'skipped'], { message: 'status must be failed or skipped' })
+      .optional(),
+    realm_id: RealmId.optional(),
+  })
+  .refine((b) => (b.ids === undefined) !== (b.status === undefined), {
+    message: 'give either ids or status (not both)',
+    path: [],
+  })
+  .refine((b) => b.realm_id === undefined || b.status !== undefined, {
+    message: 'realm_id narrows a status replay; ids already name their events',
+    path: ['realm_id'],
+  });
+export type WebhookReplayRequest = z.infer<typeof WebhookReplayRequest>;
+
+export const WebhookReplayResponse = z.object({
+  /** Events put back to pending and queued for processing. */
+  queued: z.number().int(),
+  ids: z.array(z.string()),
+  /** A status replay queues at most 1,000 events: how many more match (send it again). */
+  remaining: z.number().int(),
+  /** The replay's time: GET /webhook-events?replayedFrom=… lists what it queued. */
+  replayed_at: Iso,
+});
+export type WebhookReplayResponse = z.infer<typeof WebhookReplayResponse>;

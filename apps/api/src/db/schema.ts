@@ -230,6 +230,9 @@ export interface QboWebhookEventsTable {
   next_attempt_at: NullableTimestamp;
   claimed_at: NullableTimestamp;
   objects_applied: ColumnType<number, number | undefined, number>;
+  /** Times an operator asked to process it again (POST /webhook-events/replay). */
+  replays: ColumnType<number, number | undefined, number>;
+  last_replayed_at: NullableTimestamp;
 }
 
 export type SyncCursorStatus = 'idle' | 'running' | 'success' | 'error';

@@ -346,7 +346,7 @@ export function appDepsOf(s: Services): AppDeps {
     sync: s.sync,
     readiness: s.readiness,
     prometheus: s.prometheus,
-    webhooks: s.webhooks.receiver,
+    webhooks: s.webhooks,
     writeback: s.writeback,
     pushAll: s.pushAll,
   };

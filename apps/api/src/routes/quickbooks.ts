@@ -12,13 +12,13 @@ import type { AdminAuth } from '../http/admin-auth.ts';
 import type { ConnectionService } from '../lib/quickbooks/connection/connection.service.ts';
 import type { Clock } from '../lib/quickbooks/ports.ts';
 import type { SyncService } from '../lib/quickbooks/sync/sync.ts';
-import type { WebhookReceiver } from '../lib/quickbooks/webhooks/webhook-receiver.ts';
+import type { Webhooks } from '../lib/quickbooks/webhooks/webhooks.ts';
 import type { PushAll } from '../lib/quickbooks/writeback/push-all.ts';
 import type { Writeback } from '../lib/quickbooks/writeback/writeback.ts';
 import { connectionRoutes } from './quickbooks/connection.ts';
 import { observabilityRoutes } from './quickbooks/observability.ts';
 import { syncRoutes } from './quickbooks/sync.ts';
-import { webhookRoutes } from './quickbooks/webhooks.ts';
+import { webhookEventRoutes, webhookRoutes } from './quickbooks/webhooks.ts';
 import { writebackRoutes } from './quickbooks/writeback.ts';
 
 export interface QuickBooksRouteDeps {
@@ -26,8 +26,8 @@ export interface QuickBooksRouteDeps {
   clock: Clock;
   auth: AdminAuth;
   connections: ConnectionService;
-  /** Stores Intuit's notifications (POST /webhook). */
-  webhooks: WebhookReceiver;
+  /** Stores Intuit's notifications (POST /webhook); replays stored events. */
+  webhooks: Pick<Webhooks, 'receiver' | 'replay'>;
   sync: SyncService;
   writeback: Writeback;
   pushAll: PushAll;
@@ -41,6 +41,7 @@ export function registerQuickBooksRoutes(app: FastifyInstance, deps: QuickBooksR
   void app.register(connectionRoutes, { ...deps, prefix: QUICKBOOKS_PREFIX });
   void app.register(observabilityRoutes, { ...deps, prefix: QUICKBOOKS_PREFIX });
   void app.register(webhookRoutes, { ...deps, prefix: QUICKBOOKS_PREFIX });
+  void app.register(webhookEventRoutes, { ...deps, prefix: QUICKBOOKS_PREFIX });
   void app.register(syncRoutes, { ...deps, prefix: QUICKBOOKS_PREFIX });
   void app.register(writebackRoutes, { ...deps, prefix: QUICKBOOKS_PREFIX });
 }

@@ -18,7 +18,7 @@ export interface DailyReconcileJobData {
 export type KeepAliveJobData = Record<string, never>;
 /** What woke the webhook processor; it always takes every due event from the database. */
 export interface WebhookProcessJobData {
-  reason: 'delivery' | 'sweep' | 'retry';
+  reason: 'delivery' | 'sweep' | 'retry' | 'replay';
 }
 
 export interface QboJobs extends WritebackJobs {

@@ -1,37 +1,17 @@
 // POST /webhook and GET /webhook-events against the real service (PGlite; Postgres too when
 // DATABASE_URL is set). Processing is covered by lib/quickbooks/webhooks/*.int.test.ts.
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { WebhookAck, WebhookEventsResponse } from '@qbo-sync/contract';
 import { describe, expect, it } from 'vitest';
 import { forEachService, type TestService } from '../../../test/service-harness.ts';
 import { DEFAULT_INVALID_STORE_PER_MINUTE } from '../../lib/quickbooks/webhooks/webhook-receiver.ts';
+import {
+  legacy,
+  postSigned as signed,
+  postWebhook as post,
+} from '../../../test/webhook-helpers.ts';
 
 const realm = () => `wh${randomBytes(5).toString('hex')}`;
-
-function legacy(realmId: string, entities: Record<string, unknown>[]): string {
-  return JSON.stringify({ eventNotifications: [{ realmId, dataChangeEvent: { entities } }] });
-}
-
-async function post(
-  svc: TestService,
-  body: string | Buffer,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; body: any }> {
-  const res = await svc.fetch('/api/quickbooks/webhook', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
-    body,
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
-
-function signed(svc: TestService, body: string, extra: Record<string, string> = {}) {
-  const sig = createHmac('sha256', svc.services.intuit.webhookVerifierToken)
-    .update(body)
-    .digest('base64');
-  return post(svc, body, { 'intuit-signature': sig, ...extra });
-}
 
 async function row(svc: TestService, id: string) {
   return svc.db

@@ -1,13 +1,25 @@
-// Webhooks: POST /webhook (public, Intuit's signed notifications) and GET /webhook-events
-// (admin). The POST route reads the body as raw bytes — the signature is an HMAC of exactly
+// Webhooks: POST /webhook (public, Intuit's signed notifications); GET /webhook-events and
+// POST /webhook-events/replay (admin, a plugin of their own: JSON bodies parsed as usual). The POST route reads the body as raw bytes — the signature is an HMAC of exactly
 // those bytes — stores the delivery and answers at once; processing happens in the
 // 'qbo.webhook-process' job (lib/quickbooks/webhooks). Reference: docs/webhooks.md.
-import { WebhookAck, WebhookEventsQuery, WebhookEventsResponse } from '@qbo-sync/contract';
+import {
+  WebhookAck,
+  WebhookEventsQuery,
+  WebhookEventsResponse,
+  WebhookReplayRequest,
+  WebhookReplayResponse,
+} from '@qbo-sync/contract';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { HttpError } from '../../http/errors.ts';
 import { listWebhookEvents } from '../../lib/quickbooks/webhooks/webhook-events.repo.ts';
 import type { QuickBooksRouteDeps } from '../quickbooks.ts';
-import { toWebhookEvent, toWebhookEventFilter } from './webhooks.mapper.ts';
+import {
+  refusedReplayError,
+  toReplaySelection,
+  toWebhookEvent,
+  toWebhookEventFilter,
+  unknownEventsError,
+} from './webhooks.mapper.ts';
 
 /**
  * Intuit's notifications are a few KB (ids only, no object data); a batch of thousands of
@@ -45,7 +57,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<QuickBooksRouteDeps> = async (
         const v = req.headers[name];
         return Array.isArray(v) ? v[0] : v;
       };
-      const outcome = await d.webhooks.receive(raw, {
+      const outcome = await d.webhooks.receiver.receive(raw, {
         signature: header('intuit-signature'),
         intuitTid: header('intuit-t-id'),
       });
@@ -58,7 +70,9 @@ export const webhookRoutes: FastifyPluginAsyncZod<QuickBooksRouteDeps> = async (
       return reply.send({ received: true, id: outcome.id, duplicate: outcome.duplicate });
     },
   );
+};
 
+export const webhookEventRoutes: FastifyPluginAsyncZod<QuickBooksRouteDeps> = async (app, d) => {
   app.get(
     '/webhook-events',
     {
@@ -70,6 +84,25 @@ export const webhookRoutes: FastifyPluginAsyncZod<QuickBooksRouteDeps> = async (
       return reply.send({
         events: page.events.map(toWebhookEvent),
         next_cursor: page.nextCursor,
+      });
+    },
+  );
+
+  app.post(
+    '/webhook-events/replay',
+    {
+      onRequest: d.auth.requireAdmin,
+      schema: { body: WebhookReplayRequest, response: { 202: WebhookReplayResponse } },
+    },
+    async (req, reply) => {
+      const r = await d.webhooks.replay(toReplaySelection(req.body));
+      if (r.kind === 'unknown') throw unknownEventsError(r.ids);
+      if (r.kind === 'refused') throw refusedReplayError(r.refused);
+      return reply.code(202).send({
+        queued: r.ids.length,
+        ids: r.ids,
+        remaining: r.remaining,
+        replayed_at: r.replayedAt.toISOString(),
       });
     },
   );

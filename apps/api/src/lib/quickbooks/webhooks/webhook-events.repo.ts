@@ -151,12 +151,84 @@ export async function countUnfinished(db: Kysely<Database>): Promise<number> {
   return Number(r.n);
 }
 
+/** What a replay checks of an event before queuing it again. */
+export type ReplayCandidate = Pick<WebhookEventRow, 'id' | 'status' | 'signature_valid'>;
+
+/** The events named, locked until the caller's transaction ends (unknown ids are absent). */
+export async function lockEventsById(
+  db: Kysely<Database>,
+  ids: readonly string[],
+): Promise<ReplayCandidate[]> {
+  if (!ids.length) return [];
+  return db
+    .selectFrom('qbo_webhook_events')
+    .select(['id', 'status', 'signature_valid'])
+    .where('id', 'in', [...ids])
+    .forUpdate()
+    .execute();
+}
+
+/**
+ * Up to `limit` signed events in `status` (naming `realmId` when given), oldest first, locked
+ * until the caller's transaction ends; `total` counts every match.
+ */
+export async function lockEventsByStatus(
+  db: Kysely<Database>,
+  o: { status: WebhookEventStatus; realmId?: string; limit: number },
+): Promise<{ ids: string[]; total: number }> {
+  let q = db
+    .selectFrom('qbo_webhook_events')
+    .where('status', '=', o.status)
+    .where('signature_valid', '=', true);
+  if (o.realmId) q = q.where(sql<boolean>`realm_ids @> array[${o.realmId}]::text[]`);
+  const rows = await q.select('id').orderBy('received_at').limit(o.limit).forUpdate().execute();
+  const total =
+    rows.length < o.limit
+      ? rows.length
+      : Number(
+          (await q.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n,
+        );
+  return { ids: rows.map((r) => r.id), total };
+}
+
+/**
+ * Puts signed events back to `pending`, due at once, with a fresh attempt budget. The reason
+ * says how each had ended; `last_error` stays until an attempt succeeds; `replays` counts.
+ */
+export async function requeueEvents(
+  db: Kysely<Database>,
+  ids: readonly string[],
+  now: Date,
+): Promise<string[]> {
+  if (!ids.length) return [];
+  const rows = await db
+    .updateTable('qbo_webhook_events')
+    .set({
+      status: 'pending',
+      attempts: 0,
+      next_attempt_at: null,
+      claimed_at: null,
+      processed_at: null,
+      reason: sql<string>`left('replay requested; it was ' || status || coalesce(': ' || reason, ''), 2000)`,
+      replays: sql<number>`replays + 1`,
+      last_replayed_at: now,
+    })
+    .where('id', 'in', [...ids])
+    .where('signature_valid', '=', true)
+    .where('status', '!=', 'processing')
+    .returning('id')
+    .execute();
+  return rows.map((r) => r.id);
+}
+
 export interface WebhookEventFilter {
   status?: WebhookEventStatus;
   realmId?: string;
   entity?: string;
   from?: Date;
   to?: Date;
+  /** Only events an operator replayed at or after this time. */
+  replayedFrom?: Date;
   cursor?: string;
   limit?: number;
 }
@@ -184,6 +256,7 @@ export async function listWebhookEvents(
   if (f.entity) q = q.where(sql<boolean>`entities @> array[${f.entity}]::text[]`);
   if (f.from) q = q.where('received_at', '>=', f.from);
   if (f.to) q = q.where('received_at', '<', f.to);
+  if (f.replayedFrom) q = q.where('last_replayed_at', '>=', f.replayedFrom);
   if (cursor) q = q.where(beforeCursor('received_at', 'id', cursor, 'uuid'));
   const { page, nextCursor } = pageOf(await q.execute(), limit, (r) => r.received_at_exact);
   return { events: page, nextCursor };

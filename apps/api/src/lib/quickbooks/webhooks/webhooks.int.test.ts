@@ -3,7 +3,7 @@
 // edited it in QuickBooks"), and the mirror must follow — in both formats, and through a
 // storm of duplicated, reordered, failed and forged deliveries. PGlite always; Postgres and
 // BullMQ on Redis too when DATABASE_URL / REDIS_URL are set.
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forEachDatabase } from '../../../../test/db-helpers.ts';
@@ -16,42 +16,9 @@ import {
   type Sandbox,
   type TestService,
 } from '../../../../test/service-harness.ts';
-import { countUnfinished } from './webhook-events.repo.ts';
+import { change, settle, sign } from '../../../../test/webhook-helpers.ts';
 
 type Format = 'legacy' | 'cloudevents';
-
-async function change(
-  sandbox: Sandbox,
-  realmId: string,
-  entity: string,
-  body: Record<string, unknown>,
-  operation?: string,
-): Promise<Record<string, unknown>> {
-  const r = await control(sandbox, 'POST', `/companies/${realmId}/entities/${entity}`, {
-    ...(operation ? { operation } : {}),
-    body,
-  });
-  if (r.status !== 200)
-    throw new Error(`sandbox ${entity} ${operation}: ${JSON.stringify(r.body)}`);
-  return r.body[entity] as Record<string, unknown>;
-}
-
-/** Waits (polling, no timing assertion) until every delivery is in and processed. */
-async function settle(sandbox: Sandbox, svc: TestService, timeoutMs = 60_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const flushed = await control(sandbox, 'POST', '/webhooks/flush');
-    const pending = await control(sandbox, 'GET', '/webhooks/pending');
-    const open = (pending.body.pending as unknown[]).length + flushed.body.pending;
-    if (open === 0 && (await countUnfinished(svc.db)) === 0) return;
-    if (Date.now() > until) {
-      throw new Error(
-        `not settled: sandbox ${JSON.stringify(pending.body)}, unfinished ${await countUnfinished(svc.db)}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** Every Customer and Vendor as QBO has them (a control-API read: no QBO call of ours). */
 function qboState(sandbox: Sandbox, realmId: string): Map<string, string> {
@@ -186,10 +153,6 @@ for (const format of ['legacy', 'cloudevents'] as const satisfies readonly Forma
             headers: { 'content-type': 'application/json', 'intuit-signature': signature },
             body,
           });
-        const sign = (body: string) =>
-          createHmac('sha256', svc.services.intuit.webhookVerifierToken)
-            .update(body)
-            .digest('base64');
         try {
           const objects: Record<string, unknown>[] = [];
           for (let i = 0; i < 8; i++) {
@@ -221,7 +184,7 @@ for (const format of ['legacy', 'cloudevents'] as const satisfies readonly Forma
                 },
               ],
             });
-            expect((await post(forged, sign(forged).replace(/^./, 'x'))).status).toBe(401);
+            expect((await post(forged, sign(svc, forged).replace(/^./, 'x'))).status).toBe(401);
             const foreign = JSON.stringify({
               eventNotifications: [
                 {
@@ -232,7 +195,7 @@ for (const format of ['legacy', 'cloudevents'] as const satisfies readonly Forma
                 },
               ],
             });
-            expect((await post(foreign, sign(foreign))).status).toBe(200);
+            expect((await post(foreign, sign(svc, foreign))).status).toBe(200);
           }
           await settle(sandbox, svc);
 
@@ -301,9 +264,7 @@ for (const format of ['legacy', 'cloudevents'] as const satisfies readonly Forma
             },
           ],
         });
-        const sig = createHmac('sha256', svc.services.intuit.webhookVerifierToken)
-          .update(body)
-          .digest('base64');
+        const sig = sign(svc, body);
         const posted = await svc.fetch('/api/quickbooks/webhook', {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'intuit-signature': sig },

@@ -9,6 +9,8 @@
 //   * The job drains: it claims due events round after round until none is left.
 //   * A sweep at start and every minute (cron) picks up what a crash, a lost wake-up or a
 //     backoff left behind: the database, not the queue, is the record.
+//   * An operator's replay (webhook-replay.ts) puts events back to pending and wakes the job
+//     at once.
 //   * One job at a time (group `qbo.webhook-process`); several workers in the scaled mode
 //     could claim side by side (SKIP LOCKED), but one serialised processor coalesces best.
 import type { Kysely } from 'kysely';
@@ -19,6 +21,7 @@ import type { QboJobs } from '../jobs.ts';
 import type { Clock } from '../ports.ts';
 import { WebhookProcessor, type ProcessorOptions, type QboReader } from './webhook-processor.ts';
 import { WebhookReceiver } from './webhook-receiver.ts';
+import { replayWebhookEvents, type ReplayResult, type ReplaySelection } from './webhook-replay.ts';
 
 export const WEBHOOK_PROCESS_JOB = 'qbo.webhook-process';
 type WebhookJobs = QboJobs;
@@ -76,6 +79,16 @@ export class Webhooks {
         // The sweep picks the event up within a minute: the delivery is stored.
         this.log.warn({ err }, 'could not enqueue webhook processing; the sweep will'),
       );
+  }
+
+  /** Queues stored events again (all or nothing) and wakes the processor when any was. */
+  async replay(sel: ReplaySelection): Promise<ReplayResult> {
+    const r = await replayWebhookEvents(this.d, sel);
+    if (r.kind === 'queued' && r.ids.length) {
+      this.log.info({ events: r.ids.length, remaining: r.remaining }, 'webhook events replayed');
+      this.wake('replay', 0);
+    }
+    return r;
   }
 
   /** Registers the consumer (where the container is built). */
