@@ -27,22 +27,27 @@ async function merge(t: TestSandbox, body: unknown): Promise<{ status: number; b
   return { status: res.status, body: await res.json() };
 }
 
+/** An invoice of one line of `itemId` for `customerId`. */
+function invoiceOf(t: TestSandbox, customerId: string, itemId: string, amount: number) {
+  return seed(t, 'Invoice', {
+    CustomerRef: { value: customerId },
+    Line: [
+      {
+        Amount: amount,
+        DetailType: 'SalesItemLineDetail',
+        SalesItemLineDetail: { ItemRef: { value: itemId } },
+      },
+    ],
+  });
+}
+
 describe('merging names', () => {
   it('moves the loser’s transactions to the survivor, removes the loser, and CDC reports it deleted', async () => {
     const t = await start();
     const { item } = await seedServicesItem(t);
     const keep = await seed(t, 'Customer', { DisplayName: 'Acme Corp' });
     const lose = await seed(t, 'Customer', { DisplayName: 'ACME Corporation' });
-    const invoice = await seed(t, 'Invoice', {
-      CustomerRef: { value: lose.Id },
-      Line: [
-        {
-          Amount: 120,
-          DetailType: 'SalesItemLineDetail',
-          SalesItemLineDetail: { ItemRef: { value: item.Id } },
-        },
-      ],
-    });
+    const invoice = await invoiceOf(t, lose.Id, item.Id, 120);
     const payment = await seed(t, 'Payment', {
       CustomerRef: { value: lose.Id },
       TotalAmt: 50,
@@ -115,16 +120,7 @@ describe('merging names', () => {
       IncomeAccountRef: { value: income.Id },
     });
     const customer = await seed(t, 'Customer', { DisplayName: 'Lawn Co' });
-    const invoice = await seed(t, 'Invoice', {
-      CustomerRef: { value: customer.Id },
-      Line: [
-        {
-          Amount: 10,
-          DetailType: 'SalesItemLineDetail',
-          SalesItemLineDetail: { ItemRef: { value: dupe.Id } },
-        },
-      ],
-    });
+    const invoice = await invoiceOf(t, customer.Id, dupe.Id, 10);
 
     const items = await merge(t, { entity: 'item', survivorId: item.Id, loserId: dupe.Id });
     expect(items.status).toBe(200);
