@@ -4,7 +4,9 @@ import type { SandboxState } from '../core/state.ts';
 import type { Company } from '../core/company.ts';
 import { forgetRealmLimits } from '../limits/limiter.ts';
 import { forgetRealmRequestIds } from '../accounting/requestid.ts';
+import { mergeNames } from '../accounting/merge.ts';
 import {
+  badRequest,
   conflict,
   jsonBody,
   notFound,
@@ -76,6 +78,29 @@ export function registerCompanyRoutes(app: FastifyInstance, ctx: SandboxContext)
   app.get<{ Params: { realmId: string } }>('/_sandbox/companies/:realmId', async (req) =>
     companyView(find(req.params.realmId)),
   );
+
+  // "Someone merged two names in QuickBooks" (accounting/merge.ts): notified as Merge.
+  app.post<{ Params: { realmId: string } }>('/_sandbox/companies/:realmId/merge', async (req) => {
+    const company = find(req.params.realmId);
+    const body = jsonBody(req);
+    onlyKeys(body, ['entity', 'survivorId', 'loserId']);
+    const id = (key: string): string => {
+      const v = optString(body, key, {
+        pattern: /^\d{1,20}$/,
+        patternHint: 'must be a QBO Id (digits)',
+      });
+      if (v === undefined) throw badRequest(`${key} is required`);
+      return v;
+    };
+    const entity = optString(body, 'entity');
+    if (entity === undefined) throw badRequest('entity is required');
+    const r = mergeNames(ctx, company, {
+      entity,
+      survivorId: id('survivorId'),
+      loserId: id('loserId'),
+    });
+    return { [r.entity]: r.survivor, deletedId: r.deletedId, repointed: r.repointed };
+  });
 
   app.delete<{ Params: { realmId: string } }>(
     '/_sandbox/companies/:realmId',

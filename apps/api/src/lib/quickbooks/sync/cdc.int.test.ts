@@ -1,9 +1,9 @@
 // Incremental sync (CDC) against qbo-sandbox with webhooks off: creates, sparse updates,
-// deletes, voids, deactivations and more than 1,000 changes of one entity all reach the
-// mirror in the next run; a cursor older than 30 days takes the full-sync path.
+// deletes, voids, deactivations, merges and more than 1,000 changes of one entity all reach
+// the mirror in the next run; a cursor older than 30 days takes the full-sync path.
 import { sql } from 'kysely';
 import { expect, it } from 'vitest';
-import { forEachService } from '../../../../test/service-harness.ts';
+import { control, forEachService } from '../../../../test/service-harness.ts';
 import {
   expectMirrorEqualsQbo,
   idsOf,
@@ -62,6 +62,16 @@ forEachService((env) => {
     )!;
     await qbo.operation('Invoice', invoiceToDelete, 'delete');
     await qbo.operation('Invoice', invoiceToVoid, 'void');
+    // A merge in QBO's UI: the loser's transactions move to the survivor, the loser goes.
+    const [survivorId, loserId] = mergeablePair(company, [customerId!, otherCustomerId!]);
+    const loserInvoices = invoicesOf(company, loserId);
+    expect(loserInvoices.length).toBeGreaterThan(0);
+    const merged = await control(sandbox, 'POST', `/companies/${realmId}/merge`, {
+      entity: 'Customer',
+      survivorId,
+      loserId,
+    });
+    expect(merged.status).toBe(200);
     // More than 1,000 changes of one entity: every invoice edited (as a bulk edit in QBO
     // would), stored the way the sandbox stores an update.
     const now = sandbox.state.clock.now();
@@ -104,6 +114,22 @@ forEachService((env) => {
       { qbo_id: paymentToDelete, is_deleted: true, voided: false },
       { qbo_id: paymentToVoid, is_deleted: false, voided: true },
     ]);
+    // CDC says only that the merged-away customer is deleted, not into whom.
+    const loser = await db
+      .selectFrom('qbo_customers')
+      .select(['is_deleted', 'merged_into_qbo_id'])
+      .where('realm_id', '=', realmId)
+      .where('qbo_id', '=', loserId)
+      .executeTakeFirstOrThrow();
+    expect(loser).toEqual({ is_deleted: true, merged_into_qbo_id: null });
+    const moved = await db
+      .selectFrom('qbo_invoices')
+      .select('customer_qbo_id')
+      .distinct()
+      .where('realm_id', '=', realmId)
+      .where('qbo_id', 'in', loserInvoices)
+      .execute();
+    expect(moved).toEqual([{ customer_qbo_id: survivorId }]);
     // The capped CDC answer was completed with LastUpdatedTime queries.
     const completions = await db
       .selectFrom('qbo_request_log')
@@ -114,7 +140,8 @@ forEachService((env) => {
     expect(completions.length).toBeGreaterThan(0);
     const stats = await sandboxStats(svc, realmId);
     expect(stats.throttled).toBe(0);
-  });
+    // 2,200 objects synced and 1,000+ changed: well past the default on a busy 2-core runner.
+  }, 120_000);
 
   it('a cursor older than 30 days takes the full-sync path for that entity', async () => {
     const { svc, sandbox, db } = env;
@@ -146,6 +173,34 @@ forEachService((env) => {
     expect(Date.now() - after.last_cdc_at!.getTime()).toBeLessThan(DAY_MS);
   });
 });
+
+type SandboxCompany = { table(e: string): Map<string, { data: any }> };
+
+/** Two active top-level customers with invoices, not among `avoid`: [survivor, loser]. */
+function mergeablePair(company: SandboxCompany, avoid: string[]): [string, string] {
+  const parents = new Set(
+    [...company.table('Customer').values()].map((r) => r.data.ParentRef?.value).filter(Boolean),
+  );
+  const ok = [...company.table('Customer').values()]
+    .map((r) => r.data)
+    .filter(
+      (c) =>
+        c.Active !== false &&
+        !avoid.includes(c.Id) &&
+        !c.ParentRef &&
+        !parents.has(c.Id) &&
+        invoicesOf(company, c.Id).length > 0,
+    );
+  if (ok.length < 2) throw new Error('the seed has no two mergeable customers');
+  return [ok[0].Id, ok[1].Id];
+}
+
+/** Ids of the invoices of a customer. */
+function invoicesOf(company: SandboxCompany, customerId: string): string[] {
+  return [...company.table('Invoice').values()]
+    .filter((r) => r.data.CustomerRef?.value === customerId)
+    .map((r) => r.data.Id as string);
+}
 
 /** Whether a payment pays this invoice (QBO refuses to delete or void such an invoice). */
 function linkedToPayment(company: { table(e: 'Invoice'): Map<string, { data: any }> }, id: string) {

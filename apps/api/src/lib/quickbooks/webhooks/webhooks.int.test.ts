@@ -241,18 +241,40 @@ for (const format of ['legacy', 'cloudevents'] as const satisfies readonly Forma
         }
       });
 
-      it('a merge points the loser at the survivor; Bill and unknown realms are skipped, not fetched', async () => {
+      it('a merge in QuickBooks points the loser at the survivor, and the next CDC run keeps it so; Bill and unknown realms are skipped, not fetched', async () => {
         const realmId = addCompany(sandbox).realmId;
         await connectRealm(svc, realmId);
         const a = await change(sandbox, realmId, 'Customer', { DisplayName: name('Keep') });
         const b = await change(sandbox, realmId, 'Customer', { DisplayName: name('Lose') });
+        const account = await change(sandbox, realmId, 'Account', {
+          Name: name('Sales'),
+          AccountType: 'Income',
+        });
+        const item = await change(sandbox, realmId, 'Item', {
+          Name: name('Mowing'),
+          Type: 'Service',
+          IncomeAccountRef: { value: account.Id },
+        });
+        const invoice = await change(sandbox, realmId, 'Invoice', {
+          CustomerRef: { value: b.Id },
+          Line: [
+            {
+              Amount: 40,
+              DetailType: 'SalesItemLineDetail',
+              SalesItemLineDetail: { ItemRef: { value: item.Id } },
+            },
+          ],
+        });
+        await svc.services.sync.fullSync(realmId);
         await settle(sandbox, svc);
+        const merged = await control(sandbox, 'POST', `/companies/${realmId}/merge`, {
+          entity: 'Customer',
+          survivorId: a.Id,
+          loserId: b.Id,
+        });
+        expect(merged.status).toBe(200);
         const notify = (body: Record<string, unknown>) =>
           control(sandbox, 'POST', '/webhooks/notify', { realmId, ...body });
-        expect(
-          (await notify({ entity: 'Customer', id: a.Id, operation: 'Merge', deletedId: b.Id }))
-            .status,
-        ).toBe(202);
         expect((await notify({ entity: 'Bill', id: '1', operation: 'Create' })).status).toBe(202);
         // A signed delivery for a company this service never connected.
         const stranger = `zz${randomBytes(4).toString('hex')}`;
@@ -273,13 +295,26 @@ for (const format of ['legacy', 'cloudevents'] as const satisfies readonly Forma
         expect(posted.status).toBe(200);
         await settle(sandbox, svc);
 
-        const loser = await svc.db
-          .selectFrom('qbo_customers')
-          .select(['merged_into_qbo_id', 'is_deleted'])
-          .where('realm_id', '=', realmId)
-          .where('qbo_id', '=', b.Id as string)
-          .executeTakeFirstOrThrow();
-        expect(loser).toEqual({ merged_into_qbo_id: a.Id, is_deleted: true });
+        const loser = () =>
+          svc.db
+            .selectFrom('qbo_customers')
+            .select(['merged_into_qbo_id', 'is_deleted'])
+            .where('realm_id', '=', realmId)
+            .where('qbo_id', '=', b.Id as string)
+            .executeTakeFirstOrThrow();
+        expect(await loser()).toEqual({ merged_into_qbo_id: a.Id, is_deleted: true });
+        const moved = () =>
+          svc.db
+            .selectFrom('qbo_invoices')
+            .select('customer_qbo_id')
+            .where('realm_id', '=', realmId)
+            .where('qbo_id', '=', invoice.Id as string)
+            .executeTakeFirstOrThrow();
+        expect(await moved()).toEqual({ customer_qbo_id: a.Id });
+        // CDC reports the loser only as deleted: the pointer a Merge notification set stays.
+        await svc.services.sync.incrementalSync(realmId);
+        expect(await loser()).toEqual({ merged_into_qbo_id: a.Id, is_deleted: true });
+        expect(await moved()).toEqual({ customer_qbo_id: a.Id });
         const reasons = async (where: ReturnType<typeof sql<boolean>>) =>
           (
             await svc.db
