@@ -7,6 +7,7 @@ import {
   SyncAccepted,
   SyncStatusResponse,
   TestConnectionResponse,
+  WebhookEventsResponse,
 } from '@qbo-sync/contract';
 
 const NOW = Date.parse('2026-02-11T12:00:00.000Z');
@@ -315,3 +316,66 @@ export const syncAccepted = (kind: 'full' | 'incremental') =>
     entities: ['Customer', 'Invoice', 'Payment', 'Vendor', 'Item', 'Account'],
     deduplicated: false,
   });
+
+const webhookEvent = (id: string, over: Record<string, unknown> = {}) => ({
+  id,
+  realm_ids: [REALM],
+  format: 'legacy',
+  signature_valid: true,
+  status: 'processed',
+  reason: 'applied 1 of 1 changes',
+  last_error: null,
+  entities: ['Customer'],
+  operations: ['Update'],
+  notification_count: 1,
+  deliveries: 1,
+  attempts: 1,
+  objects_applied: 1,
+  intuit_t_id: `1-wh-${id}`,
+  received_at: iso(-Number(id) * 60_000),
+  processed_at: iso(-Number(id) * 60_000 + 1_400),
+  next_attempt_at: null,
+  lag_ms: 1_400,
+  ...over,
+});
+
+/** Applied, failed after retries, rejected (bad signature), still waiting; more below. */
+export const webhookEventsPage1 = WebhookEventsResponse.parse({
+  events: [
+    webhookEvent('1', { entities: ['Invoice', 'Payment'], operations: ['Create', 'Update'] }),
+    webhookEvent('2', {
+      status: 'failed',
+      entities: ['Invoice'],
+      reason: 'failed after 5 attempts: QuickBooks answered 500 (fault 10000)',
+      last_error: 'QuickBooks answered 500 (fault 10000)',
+      attempts: 5,
+      objects_applied: 0,
+      lag_ms: 95_000,
+    }),
+    webhookEvent('3', {
+      realm_ids: [],
+      format: null,
+      signature_valid: false,
+      status: 'rejected',
+      entities: [],
+      operations: [],
+      reason: 'intuit-signature does not match the body (HMAC-SHA256 with the verifier token)',
+      objects_applied: 0,
+      processed_at: null,
+      lag_ms: null,
+    }),
+    webhookEvent('4', {
+      status: 'pending',
+      reason: null,
+      objects_applied: 0,
+      processed_at: null,
+      lag_ms: null,
+    }),
+  ],
+  next_cursor: 'WyIyMDI2LTAyLTExIiwiNCJd',
+});
+
+export const webhookEventsPage2 = WebhookEventsResponse.parse({
+  events: [webhookEvent('5', { entities: ['Vendor'], operations: ['Delete'] })],
+  next_cursor: null,
+});

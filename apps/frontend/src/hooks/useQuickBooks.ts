@@ -15,7 +15,8 @@
 //   start sync         R's sync status (a run is queued)
 // Polling: status and metrics every minute (the health summary); sync status every 30 s
 // (every 2 s while a run is running); the invoice sync status every minute (every 2 s while a
-// push-all run is unfinished).
+// push-all run is unfinished); webhook events only while the panel is open, every 5 s while an
+// event shown is still waiting or being processed.
 import {
   ConnectResponse,
   DisconnectResponse,
@@ -29,8 +30,10 @@ import {
   SyncAccepted,
   SyncStatusResponse,
   TestConnectionResponse,
+  WebhookEventsResponse,
   type RequestLogKind,
   type SyncRequest,
+  type WebhookEventStatus,
 } from '@qbo-sync/contract';
 import {
   useInfiniteQuery,
@@ -63,6 +66,12 @@ export interface RequestLogFilters {
   to?: string | undefined;
 }
 
+export interface WebhookEventFilters {
+  status?: WebhookEventStatus | undefined;
+  /** A QBO entity name as webhooks spell it: `Customer`, `Bill`… */
+  entity?: string | undefined;
+}
+
 export const qboKeys = {
   all: ['qbo'] as const,
   status: (realm: Realm) => ['qbo', 'status', realm] as const,
@@ -71,6 +80,8 @@ export const qboKeys = {
     ['qbo', 'request-log', realm, filters] as const,
   invoiceSyncStatus: (realm: Realm) => ['qbo', 'invoice-sync-status', realm] as const,
   syncStatus: (realm: Realm) => ['qbo', 'sync-status', realm] as const,
+  webhookEvents: (realm: Realm, filters: WebhookEventFilters = {}) =>
+    ['qbo', 'webhook-events', realm, filters] as const,
 };
 
 /** While a push-all run is queued or running, its progress is polled this often. */
@@ -165,6 +176,40 @@ export function useRequestLog(
       }),
     initialPageParam: null as string | null,
     getNextPageParam: (last) => last.next_cursor,
+    enabled: opts.enabled ?? true,
+  });
+}
+
+export const WEBHOOK_EVENTS_PAGE = 25;
+/** While an event shown is still pending or processing, the list is read again this often. */
+export const WEBHOOK_UNFINISHED_POLL_MS = 5_000;
+
+/** GET /webhook-events, newest first, one page per `fetchNextPage()`. */
+export function useWebhookEvents(
+  realm: Realm,
+  filters: WebhookEventFilters,
+  opts: { enabled?: boolean } = {},
+) {
+  return useInfiniteQuery({
+    queryKey: qboKeys.webhookEvents(realm, filters),
+    queryFn: ({ pageParam, signal }) =>
+      request(WebhookEventsResponse, 'GET', `${QB}/webhook-events`, {
+        query: {
+          ...realmQuery(realm),
+          ...filters,
+          limit: WEBHOOK_EVENTS_PAGE,
+          cursor: pageParam ?? undefined,
+        },
+        signal,
+      }),
+    initialPageParam: null as string | null,
+    getNextPageParam: (last) => last.next_cursor,
+    refetchInterval: (q) =>
+      q.state.data?.pages.some((p) =>
+        p.events.some((e) => e.status === 'pending' || e.status === 'processing'),
+      )
+        ? WEBHOOK_UNFINISHED_POLL_MS
+        : false,
     enabled: opts.enabled ?? true,
   });
 }
