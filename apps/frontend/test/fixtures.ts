@@ -121,7 +121,14 @@ const alert = (active: boolean, threshold: number, value: number | null, message
   message,
 });
 
-export function metrics(opts: { throttled?: number; needsReauth?: boolean } = {}) {
+export function metrics(
+  opts: {
+    throttled?: number;
+    needsReauth?: boolean;
+    overdueHours?: number | null;
+    drift?: Record<string, number>;
+  } = {},
+) {
   const throttled = opts.throttled ?? 0;
   const calls = 40;
   const hourly = Array.from({ length: 25 }, (_, i) => ({
@@ -162,6 +169,23 @@ export function metrics(opts: { throttled?: number; needsReauth?: boolean } = {}
       throttle_rate_high: alert(throttled / calls > 0.05, 0.05, throttled / calls, 'throttled'),
       webhook_lag_high: alert(false, 900, 0, 'no lag'),
       coreplus_allowance: alert(false, 80, 8.3, '41250 of 500000 metered read calls used'),
+      daily_job_overdue: alert(
+        opts.overdueHours !== undefined,
+        26,
+        opts.overdueHours === undefined ? 3 : opts.overdueHours,
+        opts.overdueHours !== undefined
+          ? `no reconciliation completed in ${opts.overdueHours} h (alert above 26 h; QBO_RECONCILE_CRON "0 3 * * *" (UTC))`
+          : 'the last reconciliation completed 3 h ago',
+      ),
+      drift_found: {
+        ...alert(
+          !!opts.drift,
+          0,
+          Object.values(opts.drift ?? {}).reduce((n, d) => n + d, 0),
+          'the last reconciliation found records that differed from QuickBooks',
+        ),
+        entities: Object.keys(opts.drift ?? {}),
+      },
     },
   });
 }
