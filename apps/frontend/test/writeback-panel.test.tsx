@@ -120,7 +120,9 @@ it('lists the invoices with their QuickBooks status; Push sends that one and sho
   const table = await screen.findByTestId('campaign-invoices');
   const row = within(table).getByRole('row', { name: /Northwind/ });
   expect(within(row).getByTestId('qbo-status').textContent).toBe('pending');
-  await userEvent.click(within(row).getByRole('button', { name: "Push Northwind's invoice" }));
+  await userEvent.click(
+    within(row).getByRole('button', { name: 'Push the invoice for Northwind' }),
+  );
   await within(row).findByText('Created in QuickBooks as #CMP-7.');
   const post = calls.find((c) => c.method === 'POST')!;
   expect(post.url.searchParams.get('realmId')).toBe(REALM);

@@ -54,7 +54,7 @@ function InvoiceRow({ inv, realm }: { inv: CampaignInvoice; realm: string }) {
         <button
           type="button"
           className="btn btn-small"
-          aria-label={`Push ${inv.client_name}'s invoice`}
+          aria-label={`Push the invoice for ${inv.client_name}`}
           disabled={push.isPending || q.sync_status === 'syncing'}
           onClick={() => push.mutate({ realm, invoiceId: inv.id })}
         >
