@@ -270,6 +270,9 @@ describe('admin page in Chromium, against the real service and qbo-sandbox', () 
     }
     await page.locator('[data-testid="webhook-monitor"] tbody tr').first().waitFor();
     await shot('04e-every-panel-open');
+    // The overview the README shows: every panel but the long request log.
+    await page.getByRole('button', { name: 'Request log', exact: true }).click();
+    await shot('04f-overview');
   });
 
   it('when the sandbox throttles, the throttle alert appears and leads to the throttled calls', async () => {

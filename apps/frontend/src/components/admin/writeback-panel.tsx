@@ -128,6 +128,7 @@ export function WritebackPanel({ realm }: { realm: string }) {
       actions={
         <button
           type="button"
+          className="btn"
           disabled={busy || pushAll.isPending}
           onClick={() => pushAll.mutate(realm)}
         >
