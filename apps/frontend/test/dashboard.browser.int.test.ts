@@ -229,7 +229,7 @@ describe('admin page in Chromium, against the real service and qbo-sandbox', () 
           }
           return applied.count();
         },
-        { timeout: 30_000, intervals: [500] },
+        { timeout: 30_000, interval: 500 },
       )
       .toBeGreaterThan(0);
     const row = (await applied.first().locator('td').allTextContents()).slice(1, 6);
