@@ -169,8 +169,11 @@ describe('useQuickBooks hooks', () => {
     const query = client.getQueryCache().find({
       queryKey: qboKeys.webhookEvents(REALM, { entity: 'Customer' }),
     })!;
-    const interval = () =>
-      (query.options.refetchInterval as (q: typeof query) => number | false)(query);
+    // What the query's observer (the hook) asks for after each answer.
+    const interval = () => {
+      const ask = query.observers[0]!.options.refetchInterval;
+      return typeof ask === 'function' ? ask(query as never) : ask;
+    };
     expect(interval()).toBe(WEBHOOK_UNFINISHED_POLL_MS);
     answer = webhookEventsPage2; // every event processed
     await act(() => result.current.refetch());
