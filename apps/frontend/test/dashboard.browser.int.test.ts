@@ -182,6 +182,99 @@ describe('admin page in Chromium, against the real service and qbo-sandbox', () 
     await page.setViewportSize({ width: 1280, height: 900 });
   });
 
+  /** The Sync panel's mirror count of one entity, as the page shows it. */
+  const mirrorCount = async (entity: string) => {
+    const cell = page.locator(`[data-testid="sync-status"] tr[data-entity="${entity}"] td`).first();
+    if ((await cell.count()) === 0) return null;
+    return Number(
+      (await cell.evaluate((td) => td.firstChild?.textContent ?? '')).replace(/,/g, ''),
+    );
+  };
+  const sandboxCounts = async () =>
+    ((await control('GET', `/companies/${realmId}`)) as { counts: Record<string, number> }).counts;
+
+  it('Full sync fills every entity’s mirror count up to what the sandbox company holds', async () => {
+    const sync = page.getByTestId('sync-status');
+    await sync.getByRole('button', { name: 'Full sync' }).click();
+    await sync.getByRole('button', { name: 'Start full sync' }).click();
+    await expect
+      .poll(() => sync.getByTestId('sync-run').textContent(), { timeout: 60_000 })
+      .toMatch(
+        /^Last run: full sync of Customer, Invoice, Payment, Vendor, Item, Account — success/,
+      );
+    const qbo = await sandboxCounts();
+    for (const entity of ['Customer', 'Invoice', 'Payment', 'Vendor', 'Item']) {
+      await expect.poll(() => mirrorCount(entity), { message: entity }).toBe(qbo[entity]);
+    }
+    expect(qbo.Invoice).toBeGreaterThan(0);
+    await shot('04b-full-sync-done');
+  });
+
+  it('a customer added in QuickBooks arrives by webhook: the monitor shows it applied, the mirror counts it', async () => {
+    const before = (await mirrorCount('Customer'))!;
+    await control('POST', `/companies/${realmId}/entities/Customer`, {
+      operation: 'create',
+      body: { DisplayName: 'Webhook Browser Ltd' },
+    });
+    await control('POST', '/webhooks/flush');
+    const monitor = page.getByTestId('webhook-monitor');
+    await page.getByRole('button', { name: 'Webhook monitor' }).click();
+    const applied = monitor.locator('tbody tr[data-status="processed"]', { hasText: 'Customer' });
+    await expect
+      .poll(
+        async () => {
+          if ((await applied.count()) === 0) {
+            await monitor.getByRole('button', { name: 'Refresh' }).click();
+            return 0;
+          }
+          return applied.count();
+        },
+        { timeout: 30_000, interval: 500 },
+      )
+      .toBeGreaterThan(0);
+    const row = (await applied.first().locator('td').allTextContents()).slice(1, 6);
+    expect(row).toEqual([realmId, 'Customer', 'Create', 'valid', 'applied1 object']);
+    await shot('04c-webhook-applied');
+    // The Sync panel reads the mirror again on its next poll or a reload: one more customer.
+    await page.reload();
+    await expect.poll(() => mirrorCount('Customer')).toBe(before + 1);
+  });
+
+  it('Push sends one campaign invoice to QuickBooks and the row shows its QuickBooks status', async () => {
+    const row = page.locator('[data-testid="campaign-invoices"] tr', {
+      hasText: 'Northwind Traders',
+    });
+    expect(await row.getByTestId('qbo-status').textContent()).toBe('pending');
+    await row.getByRole('button', { name: 'Push the invoice for Northwind Traders' }).click();
+    await expect.poll(() => row.textContent()).toMatch(/Created in QuickBooks as #\S+\./);
+    await expect.poll(() => row.getByTestId('qbo-status').textContent()).toMatch(/^synced#/);
+    expect(await row.textContent()).toContain('unpaid');
+    await shot('04d-invoice-pushed');
+  });
+
+  it('every panel opens, the webhook monitor among them', async () => {
+    for (const name of ['API health', 'Webhook monitor', 'Request log']) {
+      const toggle = page.getByRole('button', { name, exact: true });
+      if ((await toggle.getAttribute('aria-expanded')) !== 'true') await toggle.click();
+      expect(await toggle.getAttribute('aria-expanded')).toBe('true');
+    }
+    for (const id of [
+      'connection-health',
+      'sync-status',
+      'api-health',
+      'webhook-monitor',
+      'writeback',
+      'request-log',
+    ]) {
+      await page.getByTestId(id).locator('.panel-body').waitFor();
+    }
+    await page.locator('[data-testid="webhook-monitor"] tbody tr').first().waitFor();
+    await shot('04e-every-panel-open');
+    // The overview the README shows: every panel but the long request log.
+    await page.getByRole('button', { name: 'Request log', exact: true }).click();
+    await shot('04f-overview');
+  });
+
   it('when the sandbox throttles, the throttle alert appears and leads to the throttled calls', async () => {
     await control('POST', '/faults', {
       kind: 'throttle',

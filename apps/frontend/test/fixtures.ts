@@ -7,6 +7,7 @@ import {
   SyncAccepted,
   SyncStatusResponse,
   TestConnectionResponse,
+  WebhookEventsResponse,
 } from '@qbo-sync/contract';
 
 const NOW = Date.parse('2026-02-11T12:00:00.000Z');
@@ -120,7 +121,14 @@ const alert = (active: boolean, threshold: number, value: number | null, message
   message,
 });
 
-export function metrics(opts: { throttled?: number; needsReauth?: boolean } = {}) {
+export function metrics(
+  opts: {
+    throttled?: number;
+    needsReauth?: boolean;
+    overdueHours?: number | null;
+    drift?: Record<string, number>;
+  } = {},
+) {
   const throttled = opts.throttled ?? 0;
   const calls = 40;
   const hourly = Array.from({ length: 25 }, (_, i) => ({
@@ -161,6 +169,23 @@ export function metrics(opts: { throttled?: number; needsReauth?: boolean } = {}
       throttle_rate_high: alert(throttled / calls > 0.05, 0.05, throttled / calls, 'throttled'),
       webhook_lag_high: alert(false, 900, 0, 'no lag'),
       coreplus_allowance: alert(false, 80, 8.3, '41250 of 500000 metered read calls used'),
+      daily_job_overdue: alert(
+        opts.overdueHours !== undefined,
+        26,
+        opts.overdueHours === undefined ? 3 : opts.overdueHours,
+        opts.overdueHours !== undefined
+          ? `no reconciliation completed in ${opts.overdueHours} h (alert above 26 h; QBO_RECONCILE_CRON "0 3 * * *" (UTC))`
+          : 'the last reconciliation completed 3 h ago',
+      ),
+      drift_found: {
+        ...alert(
+          !!opts.drift,
+          0,
+          Object.values(opts.drift ?? {}).reduce((n, d) => n + d, 0),
+          'the last reconciliation found records that differed from QuickBooks',
+        ),
+        entities: Object.keys(opts.drift ?? {}),
+      },
     },
   });
 }
@@ -315,3 +340,66 @@ export const syncAccepted = (kind: 'full' | 'incremental') =>
     entities: ['Customer', 'Invoice', 'Payment', 'Vendor', 'Item', 'Account'],
     deduplicated: false,
   });
+
+const webhookEvent = (id: string, over: Record<string, unknown> = {}) => ({
+  id,
+  realm_ids: [REALM],
+  format: 'legacy',
+  signature_valid: true,
+  status: 'processed',
+  reason: 'applied 1 of 1 changes',
+  last_error: null,
+  entities: ['Customer'],
+  operations: ['Update'],
+  notification_count: 1,
+  deliveries: 1,
+  attempts: 1,
+  objects_applied: 1,
+  intuit_t_id: `1-wh-${id}`,
+  received_at: iso(-Number(id) * 60_000),
+  processed_at: iso(-Number(id) * 60_000 + 1_400),
+  next_attempt_at: null,
+  lag_ms: 1_400,
+  ...over,
+});
+
+/** Applied, failed after retries, rejected (bad signature), still waiting; more below. */
+export const webhookEventsPage1 = WebhookEventsResponse.parse({
+  events: [
+    webhookEvent('1', { entities: ['Invoice', 'Payment'], operations: ['Create', 'Update'] }),
+    webhookEvent('2', {
+      status: 'failed',
+      entities: ['Invoice'],
+      reason: 'failed after 5 attempts: QuickBooks answered 500 (fault 10000)',
+      last_error: 'QuickBooks answered 500 (fault 10000)',
+      attempts: 5,
+      objects_applied: 0,
+      lag_ms: 95_000,
+    }),
+    webhookEvent('3', {
+      realm_ids: [],
+      format: null,
+      signature_valid: false,
+      status: 'rejected',
+      entities: [],
+      operations: [],
+      reason: 'intuit-signature does not match the body (HMAC-SHA256 with the verifier token)',
+      objects_applied: 0,
+      processed_at: null,
+      lag_ms: null,
+    }),
+    webhookEvent('4', {
+      status: 'pending',
+      reason: null,
+      objects_applied: 0,
+      processed_at: null,
+      lag_ms: null,
+    }),
+  ],
+  next_cursor: 'WyIyMDI2LTAyLTExIiwiNCJd',
+});
+
+export const webhookEventsPage2 = WebhookEventsResponse.parse({
+  events: [webhookEvent('5', { entities: ['Vendor'], operations: ['Delete'] })],
+  next_cursor: null,
+});

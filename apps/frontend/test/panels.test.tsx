@@ -18,6 +18,7 @@ import {
   statusDisconnected,
   statusNeedsReauth,
   statusNone,
+  syncAccepted,
 } from './fixtures.ts';
 
 afterEach(() => {
@@ -128,6 +129,58 @@ describe('QuickBooks card', () => {
     await userEvent.click(within(log).getByRole('button', { name: 'Load older' }));
     await within(log).findByText('1-67ab-older');
     expect(within(log).queryByRole('button', { name: 'Load older' })).toBeNull();
+  });
+
+  it('daily job overdue: the banner says what is missed and runs the CDC sync for this company', async () => {
+    const calls = stubApi({
+      'GET /api/quickbooks/status': statusConnected,
+      'GET /api/quickbooks/metrics': metrics({ overdueHours: 31.5 }),
+      'POST /api/quickbooks/sync/incremental': [202, syncAccepted('incremental')],
+    });
+    renderWithClient(<QuickBooksStatusCard />);
+    const title = await screen.findByText('The daily reconciliation last completed 32 h ago');
+    const box = title.closest('[data-alert]') as HTMLElement;
+    expect(box.getAttribute('data-alert')).toBe('daily_job_overdue');
+    expect(box.textContent).toContain('Check that the service or its worker runs');
+    await userEvent.click(within(box).getByRole('button', { name: 'Run CDC sync now' }));
+    await within(box).findByRole('button', { name: 'Queued: see Sync' });
+    const post = calls.find((c) => c.method === 'POST')!;
+    expect(post.url.pathname).toBe('/api/quickbooks/sync/incremental');
+    expect(post.body).toEqual({ realm_id: REALM });
+  });
+
+  it('a reconciliation that never completed says so', async () => {
+    stubApi({
+      'GET /api/quickbooks/status': statusConnected,
+      'GET /api/quickbooks/metrics': metrics({ overdueHours: null }),
+    });
+    renderWithClient(<QuickBooksStatusCard />);
+    expect(
+      await screen.findByText('The daily reconciliation has never completed for this company'),
+    ).toBeTruthy();
+  });
+
+  it('drift found: the banner names the entities and offers a full sync of each', async () => {
+    const calls = stubApi({
+      'GET /api/quickbooks/status': statusConnected,
+      'GET /api/quickbooks/metrics': metrics({ drift: { Customer: 1, Invoice: 2 } }),
+      'POST /api/quickbooks/sync/full': [202, syncAccepted('full')],
+    });
+    renderWithClient(<QuickBooksStatusCard />);
+    const title = await screen.findByText(
+      'The last reconciliation found 3 records out of step with QuickBooks (Customer, Invoice)',
+    );
+    const box = title.closest('[data-alert]') as HTMLElement;
+    expect(box.textContent).toContain('look at the Webhook monitor for failed or rejected events');
+    expect(within(box).getByRole('button', { name: 'Full sync Customer' })).toBeTruthy();
+    await userEvent.click(within(box).getByRole('button', { name: 'Full sync Invoice' }));
+    await waitFor(() =>
+      expect(calls.find((c) => c.method === 'POST')?.body).toEqual({
+        realm_id: REALM,
+        entity: 'Invoice',
+      }),
+    );
+    expect(calls.find((c) => c.method === 'POST')!.url.pathname).toBe('/api/quickbooks/sync/full');
   });
 
   it('Disconnect asks first (focus on Cancel); confirming posts /disconnect for that company', async () => {

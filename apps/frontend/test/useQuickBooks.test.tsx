@@ -1,6 +1,7 @@
 // @vitest-environment jsdom
 // The hooks: answers parsed with the contract, errors as ApiError, invalidation exactly of
-// what a mutation changes, and paging of the request log.
+// what a mutation changes, paging of the request log, and polling of webhook events only while
+// one is unfinished.
 import { QueryClientProvider } from '@tanstack/react-query';
 import { act, renderHook, waitFor } from '@testing-library/react';
 import type { ReactNode } from 'react';
@@ -14,6 +15,9 @@ import {
   useStatus,
   useTestConnection,
   useDisconnect,
+  usePushInvoice,
+  useWebhookEvents,
+  WEBHOOK_UNFINISHED_POLL_MS,
 } from '../src/hooks/useQuickBooks.ts';
 import { newQueryClient, stubApi } from './api-stub.ts';
 import {
@@ -24,6 +28,8 @@ import {
   requestLogPage1,
   requestLogPage2,
   statusConnected,
+  webhookEventsPage1,
+  webhookEventsPage2,
 } from './fixtures.ts';
 
 afterEach(() => {
@@ -150,5 +156,50 @@ describe('useQuickBooks hooks', () => {
     expect(result.current.hasNextPage).toBe(false);
     expect(calls[0]!.url.searchParams.get('status')).toBe('429');
     expect(calls[1]!.url.searchParams.get('cursor')).toBe(requestLogPage1.next_cursor);
+  });
+
+  it('webhook events are read again every 5 s while one shown is waiting, and not at all once all are done', async () => {
+    let answer = webhookEventsPage1; // one event still pending
+    stubApi({ 'GET /api/quickbooks/webhook-events': () => answer });
+    const { client, wrapper: w } = wrapper();
+    const { result } = renderHook(() => useWebhookEvents(REALM, { entity: 'Customer' }), {
+      wrapper: w,
+    });
+    await waitFor(() => expect(result.current.isSuccess).toBe(true));
+    const query = client.getQueryCache().find({
+      queryKey: qboKeys.webhookEvents(REALM, { entity: 'Customer' }),
+    })!;
+    // What the query's observer (the hook) asks for after each answer.
+    const interval = () => {
+      const ask = query.observers[0]!.options.refetchInterval;
+      return typeof ask === 'function' ? ask(query as never) : ask;
+    };
+    expect(interval()).toBe(WEBHOOK_UNFINISHED_POLL_MS);
+    answer = webhookEventsPage2; // every event processed
+    await act(() => result.current.refetch());
+    expect(interval()).toBe(false);
+  });
+
+  it('pushing one invoice invalidates the invoice list, invoice sync status and request log — not the sync status', async () => {
+    stubApi({
+      'POST /api/quickbooks/invoices/push': [500, { error: { code: 'internal', message: 'x' } }],
+    });
+    const { client, wrapper: w } = wrapper();
+    client.setQueryData(qboKeys.campaignInvoices(), { invoices: [] });
+    client.setQueryData(qboKeys.invoiceSyncStatus(REALM), { untouched: false });
+    client.setQueryData(qboKeys.requestLog(REALM, {}), { pages: [], pageParams: [] });
+    client.setQueryData(qboKeys.syncStatus(REALM), { untouched: true });
+    const { result } = renderHook(() => usePushInvoice(), { wrapper: w });
+    // Even a failed push changes what QuickBooks was asked: the lists are read again.
+    await act(() =>
+      result.current
+        .mutateAsync({ realm: REALM, invoiceId: '6f1c2a8e-3b7d-4c52-9e0a-1d2f3a4b5c6d' })
+        .catch(() => undefined),
+    );
+    const invalid = (key: readonly unknown[]) => client.getQueryState(key)?.isInvalidated;
+    expect(invalid(qboKeys.campaignInvoices())).toBe(true);
+    expect(invalid(qboKeys.invoiceSyncStatus(REALM))).toBe(true);
+    expect(invalid(qboKeys.requestLog(REALM, {}))).toBe(true);
+    expect(invalid(qboKeys.syncStatus(REALM))).toBe(false);
   });
 });

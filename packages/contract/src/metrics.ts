@@ -69,6 +69,10 @@ export const MetricsResponse = z.object({
     throttle_rate_high: Alert,
     webhook_lag_high: Alert,
     coreplus_allowance: Alert,
+    /** No completed daily reconciliation within one QBO_RECONCILE_CRON period + 2 h. */
+    daily_job_overdue: Alert,
+    /** The last reconciliation found drift; `entities` are those not re-read since. */
+    drift_found: Alert.extend({ entities: z.array(EntityType) }),
   }),
 });
 export type MetricsResponse = z.infer<typeof MetricsResponse>;

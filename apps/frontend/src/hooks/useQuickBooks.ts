@@ -11,16 +11,20 @@
 //   disconnect         every status (the company list changes), R's metrics and request log
 //   refresh token      R's status (expiries, last refresh), metrics (refresh counts), request log
 //   test connection    R's status (quota), metrics, request log (one call each)
-//   push all invoices  R's invoice sync status, request log
+//   push all invoices  R's invoice sync status, the campaign invoices, request log
+//   push one invoice   the same
 //   start sync         R's sync status (a run is queued)
 // Polling: status and metrics every minute (the health summary); sync status every 30 s
 // (every 2 s while a run is running); the invoice sync status every minute (every 2 s while a
-// push-all run is unfinished).
+// push-all run is unfinished; the campaign invoices with it); webhook events only while the panel is open, every 5 s while an
+// event shown is still waiting or being processed.
 import {
+  CampaignInvoiceList,
   ConnectResponse,
   DisconnectResponse,
   InvoiceSyncStatusResponse,
   PushAllResponse,
+  PushInvoiceResponse,
   MetricsResponse,
   RefreshResponse,
   RequestLogResponse,
@@ -29,8 +33,10 @@ import {
   SyncAccepted,
   SyncStatusResponse,
   TestConnectionResponse,
+  WebhookEventsResponse,
   type RequestLogKind,
   type SyncRequest,
+  type WebhookEventStatus,
 } from '@qbo-sync/contract';
 import {
   useInfiniteQuery,
@@ -63,6 +69,12 @@ export interface RequestLogFilters {
   to?: string | undefined;
 }
 
+export interface WebhookEventFilters {
+  status?: WebhookEventStatus | undefined;
+  /** A QBO entity name as webhooks spell it: `Customer`, `Bill`… */
+  entity?: string | undefined;
+}
+
 export const qboKeys = {
   all: ['qbo'] as const,
   status: (realm: Realm) => ['qbo', 'status', realm] as const,
@@ -70,7 +82,11 @@ export const qboKeys = {
   requestLog: (realm: Realm, filters: RequestLogFilters = {}) =>
     ['qbo', 'request-log', realm, filters] as const,
   invoiceSyncStatus: (realm: Realm) => ['qbo', 'invoice-sync-status', realm] as const,
+  /** The host application's invoices belong to no company until pushed: one list. */
+  campaignInvoices: () => ['qbo', 'campaign-invoices', null] as const,
   syncStatus: (realm: Realm) => ['qbo', 'sync-status', realm] as const,
+  webhookEvents: (realm: Realm, filters: WebhookEventFilters = {}) =>
+    ['qbo', 'webhook-events', realm, filters] as const,
 };
 
 /** While a push-all run is queued or running, its progress is polled this often. */
@@ -169,6 +185,40 @@ export function useRequestLog(
   });
 }
 
+export const WEBHOOK_EVENTS_PAGE = 25;
+/** While an event shown is still pending or processing, the list is read again this often. */
+export const WEBHOOK_UNFINISHED_POLL_MS = 5_000;
+
+/** GET /webhook-events, newest first, one page per `fetchNextPage()`. */
+export function useWebhookEvents(
+  realm: Realm,
+  filters: WebhookEventFilters,
+  opts: { enabled?: boolean } = {},
+) {
+  return useInfiniteQuery({
+    queryKey: qboKeys.webhookEvents(realm, filters),
+    queryFn: ({ pageParam, signal }) =>
+      request(WebhookEventsResponse, 'GET', `${QB}/webhook-events`, {
+        query: {
+          ...realmQuery(realm),
+          ...filters,
+          limit: WEBHOOK_EVENTS_PAGE,
+          cursor: pageParam ?? undefined,
+        },
+        signal,
+      }),
+    initialPageParam: null as string | null,
+    getNextPageParam: (last) => last.next_cursor,
+    refetchInterval: (q) =>
+      q.state.data?.pages.some((p) =>
+        p.events.some((e) => e.status === 'pending' || e.status === 'processing'),
+      )
+        ? WEBHOOK_UNFINISHED_POLL_MS
+        : false,
+    enabled: opts.enabled ?? true,
+  });
+}
+
 // ---------------------------------------------------------------------------------------
 // Mutations
 
@@ -260,13 +310,43 @@ export function useInvoiceSyncStatus(realm: Realm) {
   });
 }
 
+const PUSHED = ['invoice-sync-status', 'campaign-invoices', 'request-log'];
+
 /** POST /invoices/push-all: queue a run (or join the unfinished one). */
 export function usePushAll() {
   const qc = useQueryClient();
   return useMutation({
     mutationFn: (realm: string) =>
       request(PushAllResponse, 'POST', `${QB}/invoices/push-all`, { query: realmQuery(realm) }),
-    onSettled: (_r, _e, realm) => invalidate(qc, ['invoice-sync-status', 'request-log'], realm),
+    onSettled: (_r, _e, realm) => invalidate(qc, PUSHED, realm),
+  });
+}
+
+export const CAMPAIGN_INVOICES_SHOWN = 50;
+
+/** GET /campaign-invoices: the newest, with what QBO holds of each; polled while `polling`. */
+export function useCampaignInvoices(opts: { polling?: boolean } = {}) {
+  return useQuery({
+    queryKey: qboKeys.campaignInvoices(),
+    queryFn: ({ signal }) =>
+      request(CampaignInvoiceList, 'GET', `${QB}/campaign-invoices`, {
+        query: { limit: CAMPAIGN_INVOICES_SHOWN },
+        signal,
+      }),
+    refetchInterval: opts.polling ? PUSH_ALL_POLL_MS : HEALTH_POLL_MS,
+  });
+}
+
+/** POST /invoices/push: one invoice now. outcome 'failed' is an answer with QBO's reason. */
+export function usePushInvoice() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: ({ realm, invoiceId }: { realm: string; invoiceId: string }) =>
+      request(PushInvoiceResponse, 'POST', `${QB}/invoices/push`, {
+        query: realmQuery(realm),
+        body: { invoice_id: invoiceId },
+      }),
+    onSettled: (_r, _e, v) => invalidate(qc, PUSHED, v.realm),
   });
 }
 

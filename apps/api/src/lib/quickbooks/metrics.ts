@@ -8,6 +8,7 @@
 //   refresh_token_expiring  the refresh token's rolling or hard expiry is within 14 days
 //   throttle_rate_high      more than 5 % of the window's API calls were answered 429
 //   webhook_lag_high        the oldest unprocessed webhook event is older than 15 minutes
+//   daily_job_overdue, drift_found: the mirror's freshness (sync/sync-alerts.ts)
 import type { MeteredUsage } from './client/metering.ts';
 import { KEEP_ALIVE_WITHIN_DAYS } from './connection/keep-alive.ts';
 import { sql, type Kysely } from 'kysely';
@@ -19,6 +20,12 @@ import {
   type SyncCursorStatus,
 } from '../../db/schema.ts';
 import { DAY_MS, HOUR_MS } from './ports.ts';
+import {
+  dailyJobAlert,
+  driftAlert,
+  type DailyJobAlert,
+  type DriftAlert,
+} from './sync/sync-alerts.ts';
 
 export const METRICS_WINDOW_MS = DAY_MS;
 export const ALERT_THRESHOLDS = Object.freeze({
@@ -104,13 +111,15 @@ export interface HealthMetrics {
     throttleRateHigh: Alert;
     webhookLagHigh: Alert;
     coreplusAllowance: Alert;
+    dailyJobOverdue: DailyJobAlert;
+    driftFound: DriftAlert;
   };
 }
 
 export async function computeMetrics(
   db: Kysely<Database>,
   connection: QboConnection | null,
-  opts: { now: number; coreplus: MeteredUsage },
+  opts: { now: number; coreplus: MeteredUsage; reconcileCron: string },
 ): Promise<HealthMetrics> {
   const to = new Date(opts.now);
   const from = new Date(opts.now - METRICS_WINDOW_MS);
@@ -142,6 +151,15 @@ export async function computeMetrics(
   const hardDays = daysTo(tokens?.refresh_token_hard_expires_at);
   const known = [rollingDays, hardDays].filter((d): d is number => d !== null);
   const daysLeft = known.length ? Math.min(...known) : null;
+
+  const [dailyJobOverdue, driftFound] = await Promise.all([
+    dailyJobAlert(db, connection, {
+      now: opts.now,
+      cron: opts.reconcileCron,
+      backgroundReadsBlocked: opts.coreplus.backgroundBlocked,
+    }),
+    driftAlert(db, realmId, cursors),
+  ]);
 
   const byEntity = new Map(cursors.map((c) => [c.entity_type, c]));
   const syncLag = QBO_ENTITY_TYPES.map((entity) => {
@@ -227,6 +245,8 @@ export async function computeMetrics(
             ? `${cp.used} of ${cp.allowance} metered read calls used: the daily reconciliation waits for the next month`
             : `${cp.used} of ${cp.allowance} metered read calls used this month, ${cp.forecast} forecast (alert at ${cp.alertPercent} %)`,
       },
+      dailyJobOverdue,
+      driftFound,
     },
   };
 }

@@ -56,6 +56,8 @@ export function toMetricsResponse(m: HealthMetrics): MetricsResponse {
       throttle_rate_high: a.throttleRateHigh,
       webhook_lag_high: a.webhookLagHigh,
       coreplus_allowance: a.coreplusAllowance,
+      daily_job_overdue: a.dailyJobOverdue,
+      drift_found: a.driftFound,
     },
   };
 }

@@ -33,7 +33,13 @@ export const observabilityRoutes: FastifyPluginAsyncZod<QuickBooksRouteDeps> = a
       const c = await d.connections.find(req.query.realmId);
       const coreplus = await d.connections.meteredUsage();
       return reply.send(
-        toMetricsResponse(await computeMetrics(d.db, c, { now: d.clock.now(), coreplus })),
+        toMetricsResponse(
+          await computeMetrics(d.db, c, {
+            now: d.clock.now(),
+            coreplus,
+            reconcileCron: d.sync.reconcileCron,
+          }),
+        ),
       );
     },
   );

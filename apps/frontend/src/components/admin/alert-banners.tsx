@@ -1,9 +1,40 @@
 // Alert banners: what needs attention now, each with what to do about it. Data: the alerts of
 // GET /metrics (rules and thresholds: docs/api.md#alerts) and the connection's status.
-import type { MetricsResponse, StatusResponse } from '@qbo-sync/contract';
+import type { EntityType, MetricsResponse, StatusResponse } from '@qbo-sync/contract';
 import type { ReactNode } from 'react';
+import { useStartSync } from '../../hooks/useQuickBooks.ts';
 import { count, dateTime, percent } from '../../lib/format.ts';
 import { ConnectButton } from './connect-panel.tsx';
+
+/** Starts a sync run from a banner; says it is queued (progress shows in the Sync panel). */
+function StartSyncButton(props: {
+  realm: string;
+  kind: 'full' | 'incremental';
+  entity?: EntityType;
+  label: string;
+}) {
+  const start = useStartSync();
+  return (
+    <button
+      type="button"
+      className="btn"
+      disabled={start.isPending || start.isSuccess}
+      onClick={() =>
+        start.mutate({
+          kind: props.kind,
+          realm_id: props.realm,
+          ...(props.entity ? { entity: props.entity } : {}),
+        })
+      }
+    >
+      {start.isSuccess
+        ? 'Queued: see Sync'
+        : start.isError
+          ? `${props.label} (failed: retry)`
+          : props.label}
+    </button>
+  );
+}
 
 export interface AlertItem {
   id: string;
@@ -76,6 +107,41 @@ export function activeAlerts(
       tone: 'warn',
       title: `Webhook events are waiting (${Math.round((a.webhook_lag_high.value ?? 0) / 60)} min)`,
       todo: 'The oldest change notification from QuickBooks has not been processed for over 15 minutes. Check that the service (or its worker) is running and look at the log for failing events.',
+    });
+  }
+  if (a?.daily_job_overdue.active && realm) {
+    const hours = a.daily_job_overdue.value;
+    items.push({
+      id: 'daily_job_overdue',
+      tone: 'warn',
+      title:
+        hours === null
+          ? 'The daily reconciliation has never completed for this company'
+          : `The daily reconciliation last completed ${Math.round(hours)} h ago`,
+      todo: `Without it, changes QuickBooks did not announce by webhook are not picked up (${a.daily_job_overdue.message}). Check that the service or its worker runs — a missed run is caught up at start-up — and look at the Sync panel's last run for its error. Meanwhile, bring the changes in now:`,
+      action: <StartSyncButton realm={realm} kind="incremental" label="Run CDC sync now" />,
+    });
+  }
+  if (a?.drift_found.active && realm) {
+    const drift = a.drift_found;
+    items.push({
+      id: 'drift_found',
+      tone: 'warn',
+      title: `The last reconciliation found ${count(drift.value ?? 0)} ${drift.value === 1 ? 'record' : 'records'} out of step with QuickBooks (${drift.entities.join(', ')})`,
+      todo: 'It repaired them, but they had changed in QuickBooks without reaching the mirror: look at the Webhook monitor for failed or rejected events. A full sync of the entity reads it all again now and clears this alert.',
+      action: (
+        <>
+          {drift.entities.map((e) => (
+            <StartSyncButton
+              key={e}
+              realm={realm}
+              kind="full"
+              entity={e}
+              label={`Full sync ${e}`}
+            />
+          ))}
+        </>
+      ),
     });
   }
   return items;

@@ -1,7 +1,6 @@
 // The QuickBooks card: everything about one company's connection on one page. It decides
 // which state the page is in — loading, signed out, never connected or disconnected,
 // connected (possibly needing a reconnect) — and composes the panels beside this file.
-// Panels for webhooks and invoice write-back join as their APIs do.
 import { useState } from 'react';
 import { isUnauthorized } from '../../api/client.ts';
 import {
@@ -21,6 +20,7 @@ import { RequestLogViewer } from './request-log-viewer.tsx';
 import { WritebackPanel } from './writeback-panel.tsx';
 import { SignInForm } from './sign-in.tsx';
 import { SyncStatusPanel } from './sync-status-panel.tsx';
+import { WebhookMonitor } from './webhook-monitor.tsx';
 
 export function QuickBooksStatusCard({
   initialRealm = null,
@@ -83,6 +83,8 @@ export function QuickBooksStatusCard({
           <WritebackPanel realm={st.realm_id!} />
         </>
       )}
+      {/* Both stay reachable after a disconnect: what arrived and what was called is kept. */}
+      {st.connections.length > 0 && <WebhookMonitor realm={st.realm_id} />}
       {st.connections.length > 0 && (
         <RequestLogViewer
           realm={st.realm_id}

@@ -108,6 +108,8 @@ export interface SyncService {
   startBackground(worker: JobWorker<QboJobs>): Promise<void>;
   /** Records a reconciliation run for every connected realm not reconciled since the last fire time. */
   reconcileDue(): Promise<string[]>;
+  /** When the daily reconciliation runs (UTC cron, QBO_RECONCILE_CRON). */
+  readonly reconcileCron: string;
 }
 
 const REQUEST_LOCK_TTL_MS = 10_000;
@@ -300,6 +302,7 @@ export function createSyncService(deps: SyncDeps): SyncService {
   }
 
   const service: SyncService = {
+    reconcileCron: cron,
     fullSync: (realmId, entities) => runInline('full', realmId, entities),
     incrementalSync: (realmId, entities) => runInline('incremental', realmId, entities),
     reconcile: (realmId, entities) => runInline('reconcile', realmId, entities),
