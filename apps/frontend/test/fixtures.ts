@@ -306,38 +306,47 @@ export const syncStatusIdle = SyncStatusResponse.parse({
   ],
 });
 
+const fullRunOfInvoice = (status: 'queued' | 'running') => ({
+  ...lastRun,
+  run_id: 'run-2',
+  job_id: 'job-2',
+  kind: 'full',
+  status,
+  entities: ['Invoice'],
+  started_at: iso(-30_000),
+  finished_at: null,
+});
+
+/** A full sync of Invoice at 120 of 255; the other entities as in `syncStatusIdle`. */
 export const syncStatusRunning = SyncStatusResponse.parse({
   realms: [
     {
       ...syncStatusIdle.realms[0]!,
-      running: {
-        ...lastRun,
-        run_id: 'run-2',
-        job_id: 'job-2',
-        kind: 'full',
-        status: 'running',
-        entities: ['Invoice'],
-        started_at: iso(-30_000),
-        finished_at: null,
-      },
-      entities: [
-        entity('Invoice', {
-          mirror_count: 120,
-          status: 'running',
-          progress: { done: 120, total: 255 },
-        }),
-      ],
+      running: fullRunOfInvoice('running'),
+      entities: syncStatusIdle.realms[0]!.entities.map((e) =>
+        e.entity_type === 'Invoice'
+          ? { ...e, mirror_count: 120, status: 'running', progress: { done: 120, total: 255 } }
+          : e,
+      ),
     },
   ],
 });
 
-export const syncAccepted = (kind: 'full' | 'incremental') =>
+/** The same full sync of Invoice, waiting for the worker. */
+export const syncStatusQueued = SyncStatusResponse.parse({
+  realms: [{ ...syncStatusIdle.realms[0]!, running: fullRunOfInvoice('queued') }],
+});
+
+export const syncAccepted = (
+  kind: 'full' | 'incremental',
+  entities = ['Customer', 'Invoice', 'Payment', 'Vendor', 'Item', 'Account'],
+) =>
   SyncAccepted.parse({
     job_id: 'job-3',
     run_id: 'run-3',
     realm_id: REALM,
     kind,
-    entities: ['Customer', 'Invoice', 'Payment', 'Vendor', 'Item', 'Account'],
+    entities,
     deduplicated: false,
   });
 
@@ -359,6 +368,8 @@ const webhookEvent = (id: string, over: Record<string, unknown> = {}) => ({
   received_at: iso(-Number(id) * 60_000),
   processed_at: iso(-Number(id) * 60_000 + 1_400),
   next_attempt_at: null,
+  replays: 0,
+  last_replayed_at: null,
   lag_ms: 1_400,
   ...over,
 });

@@ -1,6 +1,7 @@
 // @vitest-environment jsdom
 // The sync panel against contract-parsed answers of GET /sync/status: counts and the three
-// drift states, the two buttons (Full sync asks first) and a running run's progress.
+// drift states, the company's two buttons and each entity's Force sync (full syncs ask
+// first), and a running run's progress in its entity's row.
 import { cleanup, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -14,6 +15,7 @@ import {
   statusConnected,
   syncAccepted,
   syncStatusIdle,
+  syncStatusQueued,
   syncStatusRunning,
 } from './fixtures.ts';
 
@@ -65,14 +67,14 @@ describe('sync status panel', () => {
     expect(screen.getByTestId('sync-run').textContent).toMatch(/Last run: incremental sync/);
   });
 
-  it('Sync now posts /sync/incremental for this company and reloads the status', async () => {
+  it('CDC sync posts /sync/incremental for this company and reloads the status', async () => {
     const calls = stubApi({
       'GET /api/quickbooks/sync/status': syncStatusIdle,
       'POST /api/quickbooks/sync/incremental': [202, syncAccepted('incremental')],
     });
     renderWithClient(<SyncStatusPanel realm={REALM} />);
     await screen.findByRole('table');
-    await userEvent.click(screen.getByRole('button', { name: 'Sync now' }));
+    await userEvent.click(screen.getByRole('button', { name: 'CDC sync' }));
     await screen.findByText('The incremental sync is queued.');
     const post = calls.find((c) => c.method === 'POST');
     expect(post?.url.pathname).toBe('/api/quickbooks/sync/incremental');
@@ -82,20 +84,20 @@ describe('sync status panel', () => {
     );
   });
 
-  it('Full sync asks first; only confirming posts /sync/full', async () => {
+  it('Full sync all asks first; only confirming posts /sync/full', async () => {
     const calls = stubApi({
       'GET /api/quickbooks/sync/status': syncStatusIdle,
       'POST /api/quickbooks/sync/full': [202, syncAccepted('full')],
     });
     renderWithClient(<SyncStatusPanel realm={REALM} />);
     await screen.findByRole('table');
-    await userEvent.click(screen.getByRole('button', { name: 'Full sync' }));
+    await userEvent.click(screen.getByRole('button', { name: 'Full sync all' }));
     const dialog = screen.getByRole('alertdialog');
     expect(calls.some((c) => c.method === 'POST')).toBe(false);
     await userEvent.click(within(dialog).getByRole('button', { name: 'Cancel' }));
     expect(calls.some((c) => c.method === 'POST')).toBe(false);
 
-    await userEvent.click(screen.getByRole('button', { name: 'Full sync' }));
+    await userEvent.click(screen.getByRole('button', { name: 'Full sync all' }));
     await userEvent.click(
       within(screen.getByRole('alertdialog')).getByRole('button', { name: 'Start full sync' }),
     );
@@ -115,10 +117,72 @@ describe('sync status panel', () => {
     expect(bar.getAttribute('aria-valuetext')).toBe('120 of 255');
     expect(screen.getByTestId('sync-run').textContent).toMatch(/Running: full sync of Invoice/);
     expect(screen.getByText('full sync running')).toBeTruthy();
-    expect(screen.getByRole<HTMLButtonElement>('button', { name: 'Sync now' }).disabled).toBe(true);
-    expect(screen.getByRole<HTMLButtonElement>('button', { name: 'Full sync' }).disabled).toBe(
+    expect(screen.getByRole<HTMLButtonElement>('button', { name: 'CDC sync' }).disabled).toBe(true);
+    expect(screen.getByRole<HTMLButtonElement>('button', { name: 'Full sync all' }).disabled).toBe(
       true,
     );
+  });
+
+  it('Force sync of one entity asks first, posts /sync/full for that entity, and its row follows the run', async () => {
+    let forced = false;
+    let answer = syncStatusQueued;
+    const calls = stubApi({
+      'GET /api/quickbooks/sync/status': () => (forced ? answer : syncStatusIdle),
+      'POST /api/quickbooks/sync/full': () => {
+        forced = true;
+        return [202, syncAccepted('full', ['Invoice'])];
+      },
+    });
+    const { client } = renderWithClient(<SyncStatusPanel realm={REALM} />);
+    await screen.findByRole('table');
+    const force = (entity: string) =>
+      screen.getByRole<HTMLButtonElement>('button', { name: `Force sync ${entity}` });
+    expect(['Customer', 'Invoice', 'Payment'].map((e) => force(e).disabled)).toEqual([
+      false,
+      false,
+      false,
+    ]);
+
+    await userEvent.click(force('Invoice'));
+    const dialog = screen.getByRole('alertdialog');
+    expect(dialog.textContent).toContain('Run a full sync of Invoice?');
+    expect(row('Invoice').nextElementSibling?.contains(dialog)).toBe(true);
+    await userEvent.click(within(dialog).getByRole('button', { name: 'Cancel' }));
+    expect(calls.some((c) => c.method === 'POST')).toBe(false);
+    expect(document.activeElement).toBe(force('Invoice'));
+
+    await userEvent.click(force('Invoice'));
+    await userEvent.click(
+      within(screen.getByRole('alertdialog')).getByRole('button', {
+        name: 'Start full sync of Invoice',
+      }),
+    );
+    await screen.findByText('The full sync of Invoice is queued.');
+    const post = calls.find((c) => c.method === 'POST');
+    expect(post?.url.pathname).toBe('/api/quickbooks/sync/full');
+    expect(post?.body).toEqual({ realm_id: REALM, entity: 'Invoice' });
+
+    // The status read again after the request: the Invoice row waits, and only it is held.
+    await waitFor(() => expect(within(row('Invoice')).getByText('queued')).toBeTruthy());
+    expect(within(row('Customer')).queryByText('queued')).toBeNull();
+    expect(force('Invoice').disabled).toBe(true);
+    expect(force('Customer').disabled).toBe(false);
+
+    // The next poll: the worker has started, the row shows how far it is.
+    answer = syncStatusRunning;
+    await client.refetchQueries({ queryKey: qboKeys.syncStatus(REALM) });
+    const bar = await within(row('Invoice')).findByRole('progressbar', {
+      name: 'Invoice sync progress',
+    });
+    expect(bar.getAttribute('aria-valuetext')).toBe('120 of 255');
+    expect(within(row('Customer')).queryByRole('progressbar')).toBeNull();
+    expect(force('Invoice').disabled).toBe(true);
+
+    // It ends: the row says synced and its button is back.
+    answer = syncStatusIdle;
+    await client.refetchQueries({ queryKey: qboKeys.syncStatus(REALM) });
+    await waitFor(() => expect(force('Invoice').disabled).toBe(false));
+    expect(within(row('Invoice')).queryByRole('progressbar')).toBeNull();
   });
 
   it('polls every 2 s while a run is running, every 30 s otherwise', async () => {

@@ -1,11 +1,29 @@
 // Sync status: per entity, what the mirror holds, what the last reconciliation proved against
 // QBO, when each path (full sync, CDC, webhook) last brought changes, and the running run's
-// progress; "Sync now" (incremental) and "Full sync" (asks first). Data: GET /sync/status;
+// progress; "Force sync" per entity, "CDC sync" (incremental) and "Full sync all" for the
+// company (full syncs ask first: they read everything again). Data: GET /sync/status;
 // actions: POST /sync/incremental, POST /sync/full.
-import type { EntitySyncStatus, RealmSyncStatus, SyncRun } from '@qbo-sync/contract';
+import type {
+  EntitySyncStatus,
+  EntityType,
+  RealmSyncStatus,
+  SyncAccepted,
+  SyncRun,
+} from '@qbo-sync/contract';
+import { useRef, useState } from 'react';
 import { useStartSync, useSyncStatus } from '../../hooks/useQuickBooks.ts';
 import { count, dateTime, relative } from '../../lib/format.ts';
-import { Badge, ConfirmButton, Empty, ErrorNote, Loading, Panel } from '../ui/panel.tsx';
+import {
+  Badge,
+  ConfirmButton,
+  ConfirmDialog,
+  Empty,
+  ErrorNote,
+  Loading,
+  Panel,
+} from '../ui/panel.tsx';
+
+const METERED = "It counts against the API quota and the month's metered reads.";
 
 function When({ iso }: { iso: string | null }) {
   if (!iso) return <>never</>;
@@ -37,7 +55,8 @@ function Drift({ e }: { e: EntitySyncStatus }) {
   );
 }
 
-function EntityStatus({ e }: { e: EntitySyncStatus }) {
+function EntityStatus({ e, queued }: { e: EntitySyncStatus; queued: boolean }) {
+  if (queued && e.status !== 'running') return <Badge tone="neutral">queued</Badge>;
   if (e.status === 'running') {
     const done = e.progress?.done ?? 0;
     const total = e.progress?.total ?? null;
@@ -84,8 +103,115 @@ function RunLine({ label, run }: { label: string; run: SyncRun }) {
   );
 }
 
-function EntityTable({ entities }: { entities: EntitySyncStatus[] }) {
-  if (!entities.length) return <Empty>Nothing has been synced for this company yet.</Empty>;
+/** An entity's row; its Force sync asks in a row of its own beneath, then posts /sync/full. */
+function EntityRow(props: {
+  e: EntitySyncStatus;
+  /** The company's queued or running run, if any. */
+  running: SyncRun | null;
+  /** A request to sync this entity is on its way. */
+  requesting: boolean;
+  onForce: (entity: EntityType) => void;
+}) {
+  const { e, running } = props;
+  const [asking, setAsking] = useState(false);
+  const forceRef = useRef<HTMLButtonElement>(null);
+  const covered = running?.entities.includes(e.entity_type) ?? false;
+  const busy = props.requesting || e.status === 'running' || covered;
+  const close = () => {
+    setAsking(false);
+    queueMicrotask(() => forceRef.current?.focus());
+  };
+  return (
+    <>
+      <tr data-entity={e.entity_type}>
+        <th scope="row">{e.entity_type}</th>
+        <td className="num">
+          {count(e.mirror_count)}
+          {e.deleted_count > 0 && <span className="hint">{count(e.deleted_count)} deleted</span>}
+        </td>
+        <td className="num">{e.qbo_count === null ? '—' : count(e.qbo_count)}</td>
+        <td>
+          <Drift e={e} />
+        </td>
+        <td>
+          <When iso={e.last_full_sync_at} />
+        </td>
+        <td>
+          <When iso={e.last_cdc_at} />
+        </td>
+        <td>
+          <When iso={e.last_webhook_at} />
+        </td>
+        <td>
+          <EntityStatus e={e} queued={covered && running?.status === 'queued'} />
+        </td>
+        <td>
+          {e.last_error ? (
+            <>
+              {e.last_error}
+              {e.last_error_code && (
+                <>
+                  {' '}
+                  <code>{e.last_error_code}</code>
+                </>
+              )}
+            </>
+          ) : (
+            '—'
+          )}
+        </td>
+        <td>
+          <button
+            ref={forceRef}
+            type="button"
+            className="btn btn-small"
+            aria-label={`Force sync ${e.entity_type}`}
+            aria-expanded={asking}
+            disabled={busy}
+            onClick={() => setAsking(true)}
+          >
+            Force sync
+          </button>
+        </td>
+      </tr>
+      {asking && (
+        <tr className="confirm-row">
+          <td colSpan={COLUMNS}>
+            <ConfirmDialog
+              question={`Run a full sync of ${e.entity_type}?`}
+              consequence={`Every ${e.entity_type} is read again from QuickBooks and the mirror is brought level with it. ${METERED}`}
+              confirmLabel={`Start full sync of ${e.entity_type}`}
+              busy={busy}
+              onCancel={close}
+              onConfirm={() => {
+                props.onForce(e.entity_type);
+                close();
+              }}
+            />
+          </td>
+        </tr>
+      )}
+    </>
+  );
+}
+
+const COLUMNS = 10;
+
+function queuedWhat(a: SyncAccepted): string {
+  return a.entities.length === 1
+    ? `The ${a.kind} sync of ${a.entities[0]} is queued.`
+    : `The ${a.kind} sync is queued.`;
+}
+
+function EntityTable(props: {
+  entities: EntitySyncStatus[];
+  running: SyncRun | null;
+  requesting: EntityType | null;
+  onForce: (entity: EntityType) => void;
+}) {
+  if (!props.entities.length) {
+    return <Empty>Nothing has been synced for this company yet.</Empty>;
+  }
   return (
     <div className="table-wrap">
       <table className="table">
@@ -107,50 +233,18 @@ function EntityTable({ entities }: { entities: EntitySyncStatus[] }) {
             <th scope="col">Last webhook</th>
             <th scope="col">Status</th>
             <th scope="col">Last error</th>
+            <th scope="col">Action</th>
           </tr>
         </thead>
         <tbody>
-          {entities.map((e) => (
-            <tr key={e.entity_type} data-entity={e.entity_type}>
-              <th scope="row">{e.entity_type}</th>
-              <td className="num">
-                {count(e.mirror_count)}
-                {e.deleted_count > 0 && (
-                  <span className="hint">{count(e.deleted_count)} deleted</span>
-                )}
-              </td>
-              <td className="num">{e.qbo_count === null ? '—' : count(e.qbo_count)}</td>
-              <td>
-                <Drift e={e} />
-              </td>
-              <td>
-                <When iso={e.last_full_sync_at} />
-              </td>
-              <td>
-                <When iso={e.last_cdc_at} />
-              </td>
-              <td>
-                <When iso={e.last_webhook_at} />
-              </td>
-              <td>
-                <EntityStatus e={e} />
-              </td>
-              <td>
-                {e.last_error ? (
-                  <>
-                    {e.last_error}
-                    {e.last_error_code && (
-                      <>
-                        {' '}
-                        <code>{e.last_error_code}</code>
-                      </>
-                    )}
-                  </>
-                ) : (
-                  '—'
-                )}
-              </td>
-            </tr>
+          {props.entities.map((e) => (
+            <EntityRow
+              key={e.entity_type}
+              e={e}
+              running={props.running}
+              requesting={props.requesting === e.entity_type}
+              onForce={props.onForce}
+            />
           ))}
         </tbody>
       </table>
@@ -164,6 +258,7 @@ export function SyncStatusPanel({ realm }: { realm: string }) {
   const r: RealmSyncStatus | undefined = status.data?.realms.find((x) => x.realm_id === realm);
   const running = r?.running ?? null;
   const busy = start.isPending || running !== null;
+  const requesting = start.isPending ? (start.variables.entity ?? null) : null;
   return (
     <Panel
       title="Sync"
@@ -177,12 +272,12 @@ export function SyncStatusPanel({ realm }: { realm: string }) {
             disabled={busy}
             onClick={() => start.mutate({ kind: 'incremental', realm_id: realm })}
           >
-            Sync now
+            CDC sync
           </button>
           <ConfirmButton
-            label="Full sync"
+            label="Full sync all"
             question="Run a full sync of every entity?"
-            consequence="Every object is read again from QuickBooks. It takes longer than Sync now and counts against the API quota and the month's metered reads."
+            consequence={`Every object is read again from QuickBooks; it takes longer than a CDC sync, which brings only what changed. ${METERED}`}
             confirmLabel="Start full sync"
             busy={busy}
             onConfirm={() => start.mutate({ kind: 'full', realm_id: realm })}
@@ -195,7 +290,7 @@ export function SyncStatusPanel({ realm }: { realm: string }) {
           <p className="result ok">
             {start.data.deduplicated
               ? 'A sync covering this was already under way; following it.'
-              : `The ${start.data.kind} sync is queued.`}
+              : queuedWhat(start.data)}
           </p>
         )}
         {start.error && <ErrorNote error={start.error} />}
@@ -207,7 +302,12 @@ export function SyncStatusPanel({ realm }: { realm: string }) {
       ) : status.isError ? (
         <ErrorNote error={status.error} onRetry={() => void status.refetch()} />
       ) : (
-        <EntityTable entities={r?.entities ?? []} />
+        <EntityTable
+          entities={r?.entities ?? []}
+          running={running}
+          requesting={requesting}
+          onForce={(entity) => start.mutate({ kind: 'full', realm_id: realm, entity })}
+        />
       )}
     </Panel>
   );

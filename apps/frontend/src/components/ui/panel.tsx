@@ -1,6 +1,6 @@
 // The page's few building blocks: a titled panel (optionally expandable), the loading, empty
 // and error states every panel uses, and a two-step confirmation for destructive buttons.
-import { useId, useRef, useState, type ReactNode } from 'react';
+import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
 import { ApiError } from '../../api/client.ts';
 
 export function Panel(props: {
@@ -92,9 +92,46 @@ export function ErrorNote({ error, onRetry }: { error: unknown; onRetry?: () => 
 }
 
 /**
- * A destructive action in two steps: the button opens an inline confirmation that says what
- * will happen; focus moves to "Cancel", so Enter by reflex does not confirm.
+ * The inline confirmation of a destructive action: what will happen, Cancel and the action.
+ * Focus moves to "Cancel" when it opens, so Enter by reflex does not confirm.
  */
+export function ConfirmDialog(props: {
+  question: string;
+  consequence: ReactNode;
+  confirmLabel: string;
+  busy?: boolean | undefined;
+  onCancel: () => void;
+  onConfirm: () => void;
+}) {
+  const cancelRef = useRef<HTMLButtonElement>(null);
+  const titleId = useId();
+  useEffect(() => {
+    cancelRef.current?.focus();
+  }, []);
+  return (
+    <div className="confirm" role="alertdialog" aria-labelledby={titleId}>
+      <p id={titleId}>
+        <strong>{props.question}</strong>
+      </p>
+      <p className="muted">{props.consequence}</p>
+      <div className="row">
+        <button ref={cancelRef} type="button" className="btn" onClick={props.onCancel}>
+          Cancel
+        </button>
+        <button
+          type="button"
+          className="btn btn-danger"
+          disabled={props.busy}
+          onClick={props.onConfirm}
+        >
+          {props.confirmLabel}
+        </button>
+      </div>
+    </div>
+  );
+}
+
+/** A destructive action in two steps: the button opens a `ConfirmDialog` in its place. */
 export function ConfirmButton(props: {
   label: string;
   question: string;
@@ -104,46 +141,30 @@ export function ConfirmButton(props: {
   onConfirm: () => void;
 }) {
   const [asking, setAsking] = useState(false);
-  const cancelRef = useRef<HTMLButtonElement>(null);
-  const titleId = useId();
   if (!asking) {
     return (
       <button
         type="button"
         className="btn btn-danger-quiet"
         disabled={props.busy}
-        onClick={() => {
-          setAsking(true);
-          queueMicrotask(() => cancelRef.current?.focus());
-        }}
+        onClick={() => setAsking(true)}
       >
         {props.label}
       </button>
     );
   }
   return (
-    <div className="confirm" role="alertdialog" aria-labelledby={titleId}>
-      <p id={titleId}>
-        <strong>{props.question}</strong>
-      </p>
-      <p className="muted">{props.consequence}</p>
-      <div className="row">
-        <button ref={cancelRef} type="button" className="btn" onClick={() => setAsking(false)}>
-          Cancel
-        </button>
-        <button
-          type="button"
-          className="btn btn-danger"
-          disabled={props.busy}
-          onClick={() => {
-            props.onConfirm();
-            setAsking(false);
-          }}
-        >
-          {props.confirmLabel}
-        </button>
-      </div>
-    </div>
+    <ConfirmDialog
+      question={props.question}
+      consequence={props.consequence}
+      confirmLabel={props.confirmLabel}
+      busy={props.busy}
+      onCancel={() => setAsking(false)}
+      onConfirm={() => {
+        props.onConfirm();
+        setAsking(false);
+      }}
+    />
   );
 }
 
