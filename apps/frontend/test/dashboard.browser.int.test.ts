@@ -172,14 +172,6 @@ describe('admin page in Chromium, against the real service and qbo-sandbox', () 
     await copy.click();
     await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe(tid);
     await shot('04-panels-open');
-
-    await page.setViewportSize({ width: 390, height: 844 });
-    // Nothing wider than a phone: the page does not scroll sideways (tables scroll inside).
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
-      390,
-    );
-    await shot('05-phone');
-    await page.setViewportSize({ width: 1280, height: 900 });
   });
 
   /** The Sync panel's mirror count of one entity, as the page shows it. */
@@ -193,9 +185,9 @@ describe('admin page in Chromium, against the real service and qbo-sandbox', () 
   const sandboxCounts = async () =>
     ((await control('GET', `/companies/${realmId}`)) as { counts: Record<string, number> }).counts;
 
-  it('Full sync fills every entity’s mirror count up to what the sandbox company holds', async () => {
+  it('Full sync all fills every entity’s mirror count up to what the sandbox company holds', async () => {
     const sync = page.getByTestId('sync-status');
-    await sync.getByRole('button', { name: 'Full sync' }).click();
+    await sync.getByRole('button', { name: 'Full sync all' }).click();
     await sync.getByRole('button', { name: 'Start full sync' }).click();
     await expect
       .poll(() => sync.getByTestId('sync-run').textContent(), { timeout: 60_000 })
@@ -208,6 +200,55 @@ describe('admin page in Chromium, against the real service and qbo-sandbox', () 
     }
     expect(qbo.Invoice).toBeGreaterThan(0);
     await shot('04b-full-sync-done');
+  });
+
+  it('Force sync of one entity runs a full sync of it alone, and its row ends synced', async () => {
+    const sync = page.getByTestId('sync-status');
+    const row = sync.locator('tr[data-entity="Item"]');
+    const lastFullSync = () => row.locator('td').nth(3).locator('time').getAttribute('datetime');
+    const before = Date.parse((await lastFullSync())!);
+    await row.getByRole('button', { name: 'Force sync Item' }).click();
+    await sync.getByRole('button', { name: 'Start full sync of Item' }).click();
+    await expect
+      .poll(() => sync.getByTestId('sync-run').textContent(), { timeout: 30_000 })
+      .toMatch(/^Last run: full sync of Item — success/);
+    await expect.poll(() => row.locator('td').nth(6).textContent()).toBe('synced');
+    expect(Date.parse((await lastFullSync())!)).toBeGreaterThan(before);
+    expect(await row.getByRole('button', { name: 'Force sync Item' }).isEnabled()).toBe(true);
+    expect(await mirrorCount('Item')).toBe((await sandboxCounts()).Item);
+  });
+
+  it('at phone width (390 px) the connected page does not scroll sideways: wide tables scroll inside their panel', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const name of ['API health', 'Request log']) {
+      const toggle = page.getByRole('button', { name, exact: true });
+      if ((await toggle.getAttribute('aria-expanded')) !== 'true') await toggle.click();
+    }
+    await page.locator('[data-testid="request-log"] tbody tr').first().waitFor();
+    const overflow = await page.evaluate(() => {
+      const wide = [...document.querySelectorAll<HTMLElement>('body *')]
+        .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 0.5)
+        .filter((el) => !el.closest('.table-wrap'))
+        .map((el) => `${el.tagName.toLowerCase()}.${el.className}`);
+      return {
+        scrollWidth: document.scrollingElement!.scrollWidth,
+        innerWidth: window.innerWidth,
+        wide: wide.slice(0, 5),
+      };
+    });
+    expect(overflow.wide).toEqual([]);
+    expect(overflow.scrollWidth).toBeLessThanOrEqual(overflow.innerWidth);
+    await shot('05-phone');
+    // A row's Force sync sits at the table's far end; its confirmation stays on screen.
+    const sync = page.getByTestId('sync-status');
+    await sync.getByRole('button', { name: 'Force sync Customer' }).click();
+    const dialog = sync.getByRole('alertdialog');
+    const box = (await dialog.boundingBox())!;
+    expect([box.x >= 0, box.x + box.width <= 390]).toEqual([true, true]);
+    await dialog.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(ARTIFACTS, '05b-phone-force-sync.png') });
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await page.setViewportSize({ width: 1280, height: 900 });
   });
 
   it('a customer added in QuickBooks arrives by webhook: the monitor shows it applied, the mirror counts it', async () => {

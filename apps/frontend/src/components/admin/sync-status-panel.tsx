@@ -29,7 +29,7 @@ function When({ iso }: { iso: string | null }) {
   if (!iso) return <>never</>;
   return (
     <>
-      {dateTime(iso)}
+      <time dateTime={iso}>{dateTime(iso)}</time>
       <span className="hint">{relative(iso)}</span>
     </>
   );
