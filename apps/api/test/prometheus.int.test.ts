@@ -1,8 +1,29 @@
 // GET /metrics/prometheus as a scraper reads it: QBO calls by realm, status and code, their
-// latency, throttles and token refreshes, fed by the same attempts the request log records.
+// latency, throttles and token refreshes, fed by the same attempts the request log records;
+// the state an operator watches; the alerts of /metrics.
 import { expect, it } from 'vitest';
-import { addCompany, connectRealm, control, forEachService } from './service-harness.ts';
+import {
+  addCompany,
+  connectRealm,
+  control,
+  forEachService,
+  type TestService,
+} from './service-harness.ts';
 import { seededRealm } from './sync-helpers.ts';
+
+/** One scrape as the admin's scraper makes it; `value` reads one sample (undefined if absent). */
+async function scrape(svc: TestService) {
+  const text = await (
+    await svc.fetch('/metrics/prometheus', {
+      headers: { authorization: `Bearer ${svc.adminToken}` },
+    })
+  ).text();
+  const value = (metric: string, labels: string) => {
+    const line = text.split('\n').find((l) => l.startsWith(`${metric}{${labels}}`));
+    return line === undefined ? undefined : Number(line.split(' ').at(-1));
+  };
+  return { text, value };
+}
 
 forEachService((env) => {
   it('counts QBO calls by realm, status and code, throttles and refreshes, for an authenticated scraper', async () => {
@@ -29,11 +50,7 @@ forEachService((env) => {
     });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
-    const text = await res.text();
-    const value = (metric: string, labels: string) => {
-      const line = text.split('\n').find((l) => l.startsWith(`${metric}{${labels}}`));
-      return line === undefined ? undefined : Number(line.split(' ').at(-1));
-    };
+    const { text, value } = await scrape(env.svc);
     const r = `realm_id="${realm}"`;
     // The callback's proof of the realm and the probe's retry: two 200s; the throttle: one 429.
     expect(value('qbo_requests_total', `${r},kind="accounting",status="200",code=""`)).toBe(2);
@@ -67,11 +84,7 @@ forEachService((env) => {
       .where('is_deleted', '=', false)
       .executeTakeFirstOrThrow();
 
-    const text = await (
-      await env.svc.fetch('/metrics/prometheus', {
-        headers: { authorization: `Bearer ${env.svc.adminToken}` },
-      })
-    ).text();
+    const { text } = await scrape(env.svc);
     const line = (prefix: string) => text.split('\n').find((l) => l.startsWith(prefix));
     expect(line(`qbo_mirror_rows{realm_id="${realmId}",entity="Customer"}`)).toBe(
       `qbo_mirror_rows{realm_id="${realmId}",entity="Customer"} ${mirrored.n}`,
@@ -84,5 +97,56 @@ forEachService((env) => {
     expect(
       Number(line(`qbo_coreplus_calls{realm_id="${realmId}"}`)?.split(' ')[1]),
     ).toBeGreaterThan(0);
+  });
+
+  it('exports every /metrics alert per realm by the same rules: whether raised, what it measured, its limit', async () => {
+    const realm = addCompany(env.sandbox, 'Alerting Co').realmId;
+    await connectRealm(env.svc, realm);
+    // One call in three throttled (the retry answers), then the grant revoked at Intuit.
+    await control(env.sandbox, 'POST', '/faults', {
+      kind: 'throttle',
+      surface: 'accounting',
+      realmId: realm,
+      count: 1,
+    });
+    expect(
+      (await env.svc.admin('GET', `/api/quickbooks/test-connection?realmId=${realm}`)).body,
+    ).toMatchObject({ ok: true });
+    await control(env.sandbox, 'POST', '/tokens/revoke', { realmId: realm });
+    expect((await env.svc.admin('POST', `/api/quickbooks/refresh?realmId=${realm}`)).status).toBe(
+      409,
+    );
+
+    const json = (await env.svc.admin('GET', `/api/quickbooks/metrics?realmId=${realm}`)).body
+      .alerts as Record<string, { active: boolean; value: number | null; threshold: number }>;
+    const { value } = await scrape(env.svc);
+    const gauges = (alert: string) => {
+      const labels = `realm_id="${realm}",alert="${alert}"`;
+      return {
+        active: value('qbo_alert_active', labels),
+        value: value('qbo_alert_value', labels),
+        threshold: value('qbo_alert_threshold', labels),
+      };
+    };
+    expect(Object.keys(json).sort()).toEqual([
+      'coreplus_allowance',
+      'daily_job_overdue',
+      'drift_found',
+      'needs_reauth',
+      'refresh_token_expiring',
+      'throttle_rate_high',
+      'webhook_lag_high',
+    ]);
+    for (const [alert, a] of Object.entries(json)) {
+      expect({ alert, ...gauges(alert) }).toEqual({
+        alert,
+        active: a.active ? 1 : 0,
+        value: a.value ?? undefined,
+        threshold: a.threshold,
+      });
+    }
+    expect(gauges('needs_reauth').active).toBe(1);
+    expect(gauges('throttle_rate_high')).toEqual({ active: 1, value: 0.3333, threshold: 0.05 });
+    expect(gauges('webhook_lag_high').active).toBe(0);
   });
 });

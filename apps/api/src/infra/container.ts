@@ -25,6 +25,7 @@ import { DbRequestLogSink, pruneExpiredRequestLog } from '../lib/quickbooks/clie
 import type { MeteringPolicy } from '../lib/quickbooks/client/metering.ts';
 import type { JobWorker } from '../lib/jobs.ts';
 import type { QboJobs } from '../lib/quickbooks/jobs.ts';
+import { alertsOfEveryRealm } from '../lib/quickbooks/metrics.ts';
 import { createSyncService, type SyncService } from '../lib/quickbooks/sync/sync.ts';
 import { registerKeepAlive, scheduleKeepAlive } from '../lib/quickbooks/connection/keep-alive.ts';
 import { TokenCipher, type TokenKeyring } from '../lib/quickbooks/connection/token-cipher.ts';
@@ -264,6 +265,12 @@ export function buildServices(o: ServiceOptions): Services {
     oldestPendingWebhook: () => oldestPendingWebhook(o.db),
     syncStatus: () => sync.status(),
     meteredUsage: () => connections.meteredUsage(),
+    alerts: async () =>
+      alertsOfEveryRealm(o.db, {
+        now: clock.now(),
+        coreplus: await connections.meteredUsage(),
+        reconcileCron: sync.reconcileCron,
+      }),
   });
   const webhooks = new Webhooks({
     db: o.db,

@@ -6,6 +6,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { QueueCounts } from '../lib/jobs.ts';
 import type { MeteredUsage } from '../lib/quickbooks/client/metering.ts';
+import { ALERT_NAMES, type RealmAlerts } from '../lib/quickbooks/metrics.ts';
 import type { RealmSyncStatus } from '../lib/quickbooks/sync/status.ts';
 import type { RequestLogRecord, RequestLogSink } from '../lib/quickbooks/ports.ts';
 
@@ -52,15 +53,41 @@ export class QboPrometheus {
   /**
    * Gauges read when Prometheus scrapes, from the database and the queues (the record of what
    * is left to do): job queue depths, the webhook backlog, sync progress and drift per realm and
-   * entity, this month's metered reads. One failing source leaves its gauges out of that scrape.
+   * entity, this month's metered reads, every /metrics alert per realm. One failing source
+   * leaves its gauges out of that scrape.
    */
   addStateSources(s: {
     queueCounts: () => Promise<Record<string, QueueCounts>>;
     oldestPendingWebhook: () => Promise<Date | null>;
     syncStatus: () => Promise<RealmSyncStatus[]>;
     meteredUsage: () => Promise<MeteredUsage>;
+    alerts: () => Promise<RealmAlerts[]>;
   }): void {
     const registers = [this.registry];
+    /** A gauge set afresh at each scrape from `read`'s answer; left out when `read` fails. */
+    const scraped = <T, L extends string>(
+      name: string,
+      help: string,
+      labelNames: readonly L[],
+      read: () => Promise<T>,
+      fill: (gauge: Gauge<L>, value: T) => void,
+    ) =>
+      new Gauge<L>({
+        name,
+        help,
+        labelNames,
+        registers,
+        async collect() {
+          let value: T;
+          try {
+            value = await read();
+          } catch {
+            return;
+          }
+          this.reset();
+          fill(this, value);
+        },
+      });
     new Gauge({
       name: 'qbo_job_queue_depth',
       help: 'Background jobs by queue and state (waiting, active, delayed, failed)',
@@ -92,22 +119,13 @@ export class QboPrometheus {
       help: string,
       value: (e: RealmSyncStatus['entities'][number]) => number | null,
     ) =>
-      new Gauge({
-        name,
-        help,
-        labelNames: ['realm_id', 'entity'],
-        registers,
-        async collect() {
-          const realms = await syncStatus().catch(() => null);
-          if (!realms) return;
-          this.reset();
-          for (const r of realms) {
-            for (const e of r.entities) {
-              const v = value(e);
-              if (v !== null) this.set({ realm_id: r.realmId, entity: e.entity }, v);
-            }
+      scraped(name, help, ['realm_id', 'entity'], syncStatus, (gauge, realms) => {
+        for (const r of realms) {
+          for (const e of r.entities) {
+            const v = value(e);
+            if (v !== null) gauge.set({ realm_id: r.realmId, entity: e.entity }, v);
           }
-        },
+        }
       });
     perEntity('qbo_mirror_rows', 'Live mirror rows by realm and entity', (e) => e.mirrorCount);
     perEntity(
@@ -120,19 +138,49 @@ export class QboPrometheus {
       'Objects that differed between QBO and the mirror at the last reconciliation',
       (e) => e.drift,
     );
-    new Gauge({
-      name: 'qbo_coreplus_calls',
-      help: 'This month\'s successful metered (CorePlus) read calls, by realm, and the allowance (realm_id="allowance")',
-      labelNames: ['realm_id'],
-      registers,
-      async collect() {
-        const u = await s.meteredUsage().catch(() => null);
-        if (!u) return;
-        this.reset();
-        this.set({ realm_id: 'allowance' }, u.allowance);
-        for (const r of u.byRealm) this.set({ realm_id: r.realmId }, r.used);
+    scraped(
+      'qbo_coreplus_calls',
+      'This month\'s successful metered (CorePlus) read calls, by realm, and the allowance (realm_id="allowance")',
+      ['realm_id'],
+      s.meteredUsage,
+      (gauge, u) => {
+        gauge.set({ realm_id: 'allowance' }, u.allowance);
+        for (const r of u.byRealm) gauge.set({ realm_id: r.realmId }, r.used);
       },
-    });
+    );
+    // The alerts of GET /metrics, by the same rules, so Prometheus can alert on them too.
+    const alerts = this.#perScrape(s.alerts);
+    const perAlert = (
+      name: string,
+      help: string,
+      value: (a: RealmAlerts['alerts'][keyof RealmAlerts['alerts']]) => number | null,
+    ) =>
+      scraped(name, help, ['realm_id', 'alert'], alerts, (gauge, realms) => {
+        for (const r of realms) {
+          for (const [key, alert] of Object.entries(ALERT_NAMES) as [
+            keyof typeof ALERT_NAMES,
+            string,
+          ][]) {
+            const v = value(r.alerts[key]);
+            if (v !== null) gauge.set({ realm_id: r.realmId, alert }, v);
+          }
+        }
+      });
+    perAlert(
+      'qbo_alert_active',
+      'Whether each /metrics alert is raised for the realm (1) or not (0)',
+      (a) => (a.active ? 1 : 0),
+    );
+    perAlert(
+      'qbo_alert_value',
+      "What each /metrics alert rule measured, in the rule's unit (absent when unknown)",
+      (a) => a.value,
+    );
+    perAlert(
+      'qbo_alert_threshold',
+      'The limit each /metrics alert rule compares its value with',
+      (a) => a.threshold,
+    );
   }
 
   /** `sink`, with every record counted first (counting never throws or waits). */

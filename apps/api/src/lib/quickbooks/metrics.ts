@@ -116,6 +116,40 @@ export interface HealthMetrics {
   };
 }
 
+/** Each alert's stable name, as /metrics and the Prometheus gauges spell it. */
+export const ALERT_NAMES = Object.freeze({
+  needsReauth: 'needs_reauth',
+  refreshTokenExpiring: 'refresh_token_expiring',
+  throttleRateHigh: 'throttle_rate_high',
+  webhookLagHigh: 'webhook_lag_high',
+  coreplusAllowance: 'coreplus_allowance',
+  dailyJobOverdue: 'daily_job_overdue',
+  driftFound: 'drift_found',
+} satisfies Record<keyof HealthMetrics['alerts'], string>);
+
+export interface RealmAlerts {
+  realmId: string;
+  alerts: HealthMetrics['alerts'];
+}
+
+/** Every known company's alerts, by the same rules /metrics applies to one (for Prometheus). */
+export async function alertsOfEveryRealm(
+  db: Kysely<Database>,
+  opts: Parameters<typeof computeMetrics>[2],
+): Promise<RealmAlerts[]> {
+  const connections = await db
+    .selectFrom('qbo_connections')
+    .selectAll()
+    .orderBy('realm_id')
+    .execute();
+  const out: RealmAlerts[] = [];
+  // One company at a time: a scrape should not take the pool's every connection.
+  for (const c of connections) {
+    out.push({ realmId: c.realm_id, alerts: (await computeMetrics(db, c, opts)).alerts });
+  }
+  return out;
+}
+
 export async function computeMetrics(
   db: Kysely<Database>,
   connection: QboConnection | null,
