@@ -96,6 +96,7 @@ describe('sync status panel', () => {
     expect(calls.some((c) => c.method === 'POST')).toBe(false);
     await userEvent.click(within(dialog).getByRole('button', { name: 'Cancel' }));
     expect(calls.some((c) => c.method === 'POST')).toBe(false);
+    expect(document.activeElement).toBe(screen.getByRole('button', { name: 'Full sync all' }));
 
     await userEvent.click(screen.getByRole('button', { name: 'Full sync all' }));
     await userEvent.click(

@@ -10,7 +10,6 @@ import type {
   SyncAccepted,
   SyncRun,
 } from '@qbo-sync/contract';
-import { useRef, useState } from 'react';
 import { useStartSync, useSyncStatus } from '../../hooks/useQuickBooks.ts';
 import { count, dateTime, relative } from '../../lib/format.ts';
 import {
@@ -21,6 +20,7 @@ import {
   ErrorNote,
   Loading,
   Panel,
+  useAsking,
 } from '../ui/panel.tsx';
 
 const METERED = "It counts against the API quota and the month's metered reads.";
@@ -113,14 +113,9 @@ function EntityRow(props: {
   onForce: (entity: EntityType) => void;
 }) {
   const { e, running } = props;
-  const [asking, setAsking] = useState(false);
-  const forceRef = useRef<HTMLButtonElement>(null);
+  const { asking, setAsking, triggerRef } = useAsking();
   const covered = running?.entities.includes(e.entity_type) ?? false;
   const busy = props.requesting || e.status === 'running' || covered;
-  const close = () => {
-    setAsking(false);
-    queueMicrotask(() => forceRef.current?.focus());
-  };
   return (
     <>
       <tr data-entity={e.entity_type}>
@@ -162,7 +157,7 @@ function EntityRow(props: {
         </td>
         <td>
           <button
-            ref={forceRef}
+            ref={triggerRef}
             type="button"
             className="btn btn-small"
             aria-label={`Force sync ${e.entity_type}`}
@@ -182,10 +177,10 @@ function EntityRow(props: {
               consequence={`Every ${e.entity_type} is read again from QuickBooks and the mirror is brought level with it. ${METERED}`}
               confirmLabel={`Start full sync of ${e.entity_type}`}
               busy={busy}
-              onCancel={close}
+              onCancel={() => setAsking(false)}
               onConfirm={() => {
                 props.onForce(e.entity_type);
-                close();
+                setAsking(false);
               }}
             />
           </td>

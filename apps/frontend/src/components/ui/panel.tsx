@@ -131,6 +131,18 @@ export function ConfirmDialog(props: {
   );
 }
 
+/** Whether a confirmation is open; when it closes, focus goes back to the button that opened it. */
+export function useAsking() {
+  const [asking, setAsking] = useState(false);
+  const triggerRef = useRef<HTMLButtonElement>(null);
+  const wasAsking = useRef(false);
+  useEffect(() => {
+    if (wasAsking.current && !asking) triggerRef.current?.focus();
+    wasAsking.current = asking;
+  }, [asking]);
+  return { asking, setAsking, triggerRef };
+}
+
 /** A destructive action in two steps: the button opens a `ConfirmDialog` in its place. */
 export function ConfirmButton(props: {
   label: string;
@@ -140,10 +152,11 @@ export function ConfirmButton(props: {
   busy?: boolean;
   onConfirm: () => void;
 }) {
-  const [asking, setAsking] = useState(false);
+  const { asking, setAsking, triggerRef } = useAsking();
   if (!asking) {
     return (
       <button
+        ref={triggerRef}
         type="button"
         className="btn btn-danger-quiet"
         disabled={props.busy}
