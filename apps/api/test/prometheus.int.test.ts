@@ -7,6 +7,7 @@ import {
   connectRealm,
   control,
   forEachService,
+  type ServiceEnv,
   type TestService,
 } from './service-harness.ts';
 import { seededRealm } from './sync-helpers.ts';
@@ -25,21 +26,28 @@ async function scrape(svc: TestService) {
   return { text, value };
 }
 
+/**
+ * A new company connected, then one probe of it that QBO throttles once: one throttled
+ * attempt, then the client's retry succeeds.
+ */
+async function connectedThenThrottledOnce(env: ServiceEnv, companyName: string): Promise<string> {
+  const realm = addCompany(env.sandbox, companyName).realmId;
+  await connectRealm(env.svc, realm);
+  await control(env.sandbox, 'POST', '/faults', {
+    kind: 'throttle',
+    surface: 'accounting',
+    realmId: realm,
+    count: 1,
+  });
+  expect(
+    (await env.svc.admin('GET', `/api/quickbooks/test-connection?realmId=${realm}`)).body,
+  ).toMatchObject({ ok: true });
+  return realm;
+}
+
 forEachService((env) => {
   it('counts QBO calls by realm, status and code, throttles and refreshes, for an authenticated scraper', async () => {
-    const company = addCompany(env.sandbox, 'Scraped Co');
-    const realm = company.realmId;
-    await connectRealm(env.svc, realm);
-    await control(env.sandbox, 'POST', '/faults', {
-      kind: 'throttle',
-      surface: 'accounting',
-      realmId: realm,
-      count: 1,
-    });
-    // One throttled attempt, then the client's retry succeeds.
-    expect(
-      (await env.svc.admin('GET', `/api/quickbooks/test-connection?realmId=${realm}`)).body,
-    ).toMatchObject({ ok: true });
+    const realm = await connectedThenThrottledOnce(env, 'Scraped Co');
     expect((await env.svc.admin('POST', `/api/quickbooks/refresh?realmId=${realm}`)).status).toBe(
       200,
     );
@@ -100,18 +108,9 @@ forEachService((env) => {
   });
 
   it('exports every /metrics alert per realm by the same rules: whether raised, what it measured, its limit', async () => {
-    const realm = addCompany(env.sandbox, 'Alerting Co').realmId;
-    await connectRealm(env.svc, realm);
-    // One call in three throttled (the retry answers), then the grant revoked at Intuit.
-    await control(env.sandbox, 'POST', '/faults', {
-      kind: 'throttle',
-      surface: 'accounting',
-      realmId: realm,
-      count: 1,
-    });
-    expect(
-      (await env.svc.admin('GET', `/api/quickbooks/test-connection?realmId=${realm}`)).body,
-    ).toMatchObject({ ok: true });
+    // One call in three throttled (the callback's, the probe's and its retry), then the grant
+    // revoked at Intuit.
+    const realm = await connectedThenThrottledOnce(env, 'Alerting Co');
     await control(env.sandbox, 'POST', '/tokens/revoke', { realmId: realm });
     expect((await env.svc.admin('POST', `/api/quickbooks/refresh?realmId=${realm}`)).status).toBe(
       409,
