@@ -330,3 +330,32 @@ describe('TRUST_PROXY', () => {
     }
   });
 });
+
+describe('scaled mode: REDIS_PREFIX and API_RUNS_JOBS', () => {
+  test('defaults: keys under "qbo-sync:", the API process runs jobs too', () => {
+    const config = loadConfig(external());
+    expect(config.redisPrefix).toBe('qbo-sync:');
+    expect(config.apiRunsJobs).toBe(true);
+  });
+
+  test('a deployment names its own prefix; API processes can leave jobs to the workers', () => {
+    const config = loadConfig(
+      external({
+        REDIS_URL: 'redis://127.0.0.1:6379',
+        REDIS_PREFIX: 'qbo-sync-staging',
+        API_RUNS_JOBS: 'false',
+      }),
+    );
+    expect(config.redisPrefix).toBe('qbo-sync-staging:');
+    expect(config.apiRunsJobs).toBe(false);
+  });
+
+  test('a bad prefix, and API_RUNS_JOBS=false without Redis, are refused with the fix', () => {
+    const problems = problemsOf(external({ REDIS_PREFIX: 'has space', API_RUNS_JOBS: 'false' }));
+    expect(problems.get('REDIS_PREFIX')).toMatch(/1-48 of A-Z/);
+    expect(problems.get('API_RUNS_JOBS')).toMatch(/needs REDIS_URL/);
+    expect(problemsOf(external({ API_RUNS_JOBS: 'no' })).get('API_RUNS_JOBS')).toMatch(
+      /"true" or "false"/,
+    );
+  });
+});

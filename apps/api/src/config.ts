@@ -60,6 +60,18 @@ export interface AppConfig {
   adminUiDir: string;
   databaseUrl: string | null;
   redisUrl: string | null;
+  /**
+   * REDIS_PREFIX + ':' — the start of every Redis key this deployment writes (refresh lock,
+   * rate limiter, BullMQ queues). Every process of one deployment uses the same one; two
+   * deployments sharing a Redis use one each.
+   */
+  redisPrefix: string;
+  /**
+   * API_RUNS_JOBS: whether `npm start` also consumes the background jobs (default true).
+   * False in the scaled mode's layout: API processes only enqueue, `npm run worker`
+   * processes consume the queues and own the schedules and sweeps.
+   */
+  apiRunsJobs: boolean;
   adminApiToken: string;
   tokenKeyring: TokenKeyring;
   /**
@@ -156,6 +168,17 @@ const plain = {
   ADMIN_UI_DIR: z.string().default(DEFAULT_ADMIN_UI_DIR),
   DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgres://user:pass@host:5432/db').optional(),
   REDIS_URL: url(['redis:', 'rediss:'], 'redis://127.0.0.1:6379').optional(),
+  REDIS_PREFIX: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9_.-]{1,48}$/,
+      'must be 1-48 of A-Z a-z 0-9 _ . - (e.g. "qbo-sync" or "qbo-sync-staging")',
+    )
+    .default('qbo-sync'),
+  API_RUNS_JOBS: z
+    .enum(['true', 'false'], 'must be "true" or "false"')
+    .transform((v) => v === 'true')
+    .default(true),
   QBO_MINOR_VERSION: int(
     75,
     75,
@@ -336,6 +359,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
   // to the sandbox in-process, never through /_sandbox).
   if (mode === 'embedded') sandboxControlToken ??= randomBytes(32).toString('hex');
 
+  if (p.API_RUNS_JOBS === false && !p.REDIS_URL) {
+    problems.push({
+      variable: 'API_RUNS_JOBS',
+      message:
+        'false needs REDIS_URL: without Redis the jobs run in this process or nowhere (set REDIS_URL and run `npm run worker`, or remove API_RUNS_JOBS)',
+    });
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze({
     mode,
@@ -348,6 +378,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     adminUiDir: path.resolve(p.ADMIN_UI_DIR ?? DEFAULT_ADMIN_UI_DIR),
     databaseUrl: p.DATABASE_URL ?? null,
     redisUrl: p.REDIS_URL ?? null,
+    redisPrefix: `${p.REDIS_PREFIX ?? 'qbo-sync'}:`,
+    apiRunsJobs: p.API_RUNS_JOBS ?? true,
     adminApiToken: adminApiToken!,
     tokenKeyring: tokenKeyring!,
     sandboxControlToken,

@@ -118,10 +118,15 @@ try {
   });
   // Background jobs in this process: in-process queue by default, BullMQ with REDIS_URL
   // (then `npm run worker` processes consume too): the daily reconciliation's schedule, runs
-  // a crash left unfinished, and a reconciliation missed while the process was down.
-  await container.jobs.start();
-  await container.sync.startBackground(container.jobs);
-  await container.webhooks.startSweeps(container.jobs);
+  // a crash left unfinished, and a reconciliation missed while the process was down. With
+  // API_RUNS_JOBS=false this process only enqueues and the workers do all of it.
+  if (config.apiRunsJobs) {
+    await container.jobs.start();
+    await container.sync.startBackground(container.jobs);
+    await container.webhooks.startSweeps(container.jobs);
+  } else {
+    logger.info('API_RUNS_JOBS=false: jobs are enqueued here and run by `npm run worker`');
+  }
   stopPruning = startRequestLogPruning({
     db: container.db,
     retentionDays: config.qbo.requestLogRetentionDays,

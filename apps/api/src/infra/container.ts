@@ -392,6 +392,7 @@ export async function createContainer(
       logger,
       redis,
       bullmqRedis,
+      redisPrefix: config.redisPrefix,
       webhooks: {
         coalesceMs: config.qbo.webhookCoalesceMs,
         invalidPerMinute: config.qbo.webhookInvalidPerMinute,
