@@ -167,7 +167,7 @@ describe.runIf(configured)('two API processes and two workers on one Postgres an
   }, 120_000);
 
   it('kill -9 of the worker running a full sync, during a webhook storm and an invoice push: the mirror equals QBO, no event lost, no invoice duplicated', async () => {
-    const [synced, stormed] = await Promise.all([s.company(1_500, 21), s.company(40, 5)]);
+    const [synced, stormed] = await Promise.all([s.company(1_500, 21), s.company(60, 5)]);
     // The stormed company's mirror starts complete; from here on only webhooks update it.
     await runSucceeded(s, await fullSync(s, stormed.realmId));
     // Slow answers, so the kill lands in the middle of the pass.
@@ -328,7 +328,7 @@ describe.runIf(configured)('Redis and Postgres restarts', () => {
       kind: 'latency',
       surface: 'accounting',
       realmId: company.realmId,
-      latencyMs: 400,
+      latencyMs: 1_000,
     });
     const runId = await fullSync(s!, company.realmId);
     await until('the sync run to be under way', async () =>
@@ -343,6 +343,8 @@ describe.runIf(configured)('Redis and Postgres restarts', () => {
       DisplayName: `Between ${randomBytes(3).toString('hex')}`,
     });
     await restart(postgres!, 'database');
+    // Both restarts happened in the middle of the run (about 12 one-second QBO calls).
+    expect(await runStatus(s!, runId)).toBe('running');
     await control(s!.sandbox, 'DELETE', '/faults');
     await edit(s!, company.realmId, 'Vendor', {
       DisplayName: `After ${randomBytes(3).toString('hex')}`,
