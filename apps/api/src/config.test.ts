@@ -359,3 +359,17 @@ describe('scaled mode: REDIS_PREFIX and API_RUNS_JOBS', () => {
     );
   });
 });
+
+describe('QBO_SYNC_CONCURRENCY', () => {
+  test('4 sync runs at once on Postgres, 1 on PGlite, or what is set', () => {
+    expect(loadConfig(external()).qbo.syncConcurrency).toBe(1);
+    const pgUrl = 'postgres://u@127.0.0.1:5432/db';
+    expect(loadConfig(external({ DATABASE_URL: pgUrl })).qbo.syncConcurrency).toBe(4);
+    expect(
+      loadConfig(external({ DATABASE_URL: pgUrl, QBO_SYNC_CONCURRENCY: '12' })).qbo.syncConcurrency,
+    ).toBe(12);
+    expect(problemsOf(external({ QBO_SYNC_CONCURRENCY: '0' })).get('QBO_SYNC_CONCURRENCY')).toMatch(
+      /1-100/,
+    );
+  });
+});

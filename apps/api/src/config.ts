@@ -88,6 +88,8 @@ export interface AppConfig {
     metering: MeteringPolicy;
     /** When the daily reconciliation runs (UTC cron, QBO_RECONCILE_CRON). */
     reconcileCron: string;
+    /** Sync runs (of different realms) one process works on at once (QBO_SYNC_CONCURRENCY). */
+    syncConcurrency: number;
     /** Webhook deliveries within this window are read from QBO together. */
     webhookCoalesceMs: number;
     /** Invalid (unsigned) webhook posts stored per minute; the rest are only answered 401. */
@@ -206,6 +208,13 @@ const plain = {
     }, 'must be a 5-field cron expression in UTC, e.g. "0 3 * * *" (03:00 every day)')
     .default('0 3 * * *'),
   QBO_WEBHOOK_COALESCE_MS: int(500, 0, 3_600_000, 'use 0-3600000 ms'),
+  // No default here: it depends on DATABASE_URL (below).
+  QBO_SYNC_CONCURRENCY: z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number; use 1-100')
+    .transform(Number)
+    .pipe(z.number().min(1, 'use 1-100').max(100, 'use 1-100'))
+    .optional(),
   QBO_WEBHOOK_INVALID_PER_MINUTE: int(60, 0, 100_000, 'use 0-100000'),
   INTUIT_ENVIRONMENT: z
     .enum(['sandbox', 'production'], 'must be "sandbox" or "production"')
@@ -396,6 +405,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
         metered: intuit?.environment === 'production' && !intuit.sandboxUrl,
       },
       reconcileCron: p.QBO_RECONCILE_CRON,
+      // PGlite is one session: runs would only queue for it.
+      syncConcurrency: p.QBO_SYNC_CONCURRENCY ?? (p.DATABASE_URL ? 4 : 1),
       webhookCoalesceMs: p.QBO_WEBHOOK_COALESCE_MS,
       webhookInvalidPerMinute: p.QBO_WEBHOOK_INVALID_PER_MINUTE,
     },

@@ -146,6 +146,8 @@ export interface ServiceOptions {
   bullmqRedis?: Redis | null;
   /** The daily reconciliation's UTC cron (QBO_RECONCILE_CRON). */
   reconcileCron?: string;
+  /** Sync runs at once in this process (QBO_SYNC_CONCURRENCY). Default 1. */
+  syncConcurrency?: number;
   clock?: Clock;
   /** Key prefixes for the Redis lock and limiter (tests isolate themselves with these). */
   redisPrefix?: string;
@@ -243,6 +245,7 @@ export function buildServices(o: ServiceOptions): Services {
     lock,
     jobs,
     ...(o.reconcileCron ? { reconcileCron: o.reconcileCron } : {}),
+    ...(o.syncConcurrency ? { concurrency: o.syncConcurrency } : {}),
     backgroundReadsAllowed: async () => !(await connections.meteredUsage()).backgroundBlocked,
   });
   sync.register(jobs);
@@ -389,6 +392,7 @@ export async function createContainer(
       minorVersion: config.qbo.minorVersion,
       metering: config.qbo.metering,
       reconcileCron: config.qbo.reconcileCron,
+      syncConcurrency: config.qbo.syncConcurrency,
       logger,
       redis,
       bullmqRedis,
