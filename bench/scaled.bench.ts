@@ -5,11 +5,12 @@
  * prefix of their own, and a qbo-sandbox with QBO's limits (10 requests a second, 500 a
  * minute, 10 in flight per realm) standing in for Intuit.
  *
- * For each company it reports the sandbox's own counters (calls served, 429s, peak in flight,
- * peak per second) and its run's time against the per-realm bound: the least time QBO's
- * limits allow for that many calls. The wall time from the requests to the last run's end is
- * set against the largest per-realm bound: 1.0 would mean every company synced in parallel
- * as fast as QBO allows it alone.
+ * First one more company of the same size syncs alone: the per-realm time with nothing else
+ * running. Then the N sync at once. For each it reports the sandbox's own counters (calls,
+ * 429s, peak in flight, peak per second) and its run's time against the least time QBO's
+ * limits (10 a second, 500 a minute) allow for that many calls. The wall time from the
+ * requests to the last run's end is set against the solo time: 1.0 would mean all N synced
+ * in parallel as fast as one alone.
  *
  *   DATABASE_URL=postgres://… REDIS_URL=redis://… npm run bench:scaled -- \
  *     [--companies 20] [--entities 1000] [--apis 1] [--workers 2] [--latency 0]
@@ -61,6 +62,38 @@ interface RealmResult {
   boundSeconds: number;
 }
 
+/** Asks for a full sync of every realm at once (over the API processes); waits for all. */
+async function syncAll(s: Scaled, realmIds: string[]): Promise<string[]> {
+  const runIds = await Promise.all(
+    realmIds.map(async (realmId, i) => {
+      const r = await s.admin(
+        'POST',
+        '/api/quickbooks/sync/full',
+        { realm_id: realmId },
+        s.apis[i % s.apis.length],
+      );
+      if (r.status !== 202) throw new Error(`sync/full: ${r.status} ${JSON.stringify(r.body)}`);
+      return r.body.run_id as string;
+    }),
+  );
+  await until(
+    'every run to finish',
+    async () => {
+      const runs = await s.db
+        .selectFrom('qbo_sync_runs')
+        .select(['status', 'error'])
+        .where('id', 'in', runIds)
+        .execute();
+      const failed = runs.find((r) => r.status === 'error');
+      if (failed) throw new Error(`a run failed: ${failed.error}`);
+      return runs.every((r) => r.status === 'success') ? true : null;
+    },
+    3_600_000,
+    100,
+  );
+  return runIds;
+}
+
 async function main(): Promise<void> {
   const load0 = loadavg()[0]!;
   console.error(`starting ${APIS} API process(es) and ${WORKERS} worker(s)…`);
@@ -72,11 +105,11 @@ async function main(): Promise<void> {
     env: EXTRA_ENV,
   });
   try {
-    console.error(`seeding and connecting ${COMPANIES} companies of ${ENTITIES} entities…`);
+    console.error(`seeding and connecting ${COMPANIES + 1} companies of ${ENTITIES} entities…`);
     const companies = [];
-    for (let i = 0; i < COMPANIES; i++) companies.push(await s.company(ENTITIES, 100 + i));
-    if (LATENCY > 0) {
-      for (const c of companies) {
+    for (let i = 0; i <= COMPANIES; i++) {
+      const c = await s.company(ENTITIES, 100 + i);
+      if (LATENCY > 0) {
         await control(s.sandbox, 'POST', '/faults', {
           kind: 'latency',
           surface: 'accounting',
@@ -84,36 +117,20 @@ async function main(): Promise<void> {
           latencyMs: LATENCY,
         });
       }
+      companies.push(c);
     }
+    // One company alone first: how long a company of this size takes with nothing else
+    // running, the time each of the N should come close to when they all sync at once.
+    const solo = companies.pop()!;
+    const soloStart = performance.now();
+    await syncAll(s, [solo.realmId]);
+    const soloSeconds = (performance.now() - soloStart) / 1000;
     await control(s.sandbox, 'DELETE', '/stats');
 
     const t0 = performance.now();
-    const runIds = await Promise.all(
-      companies.map(async (c, i) => {
-        const r = await s.admin(
-          'POST',
-          '/api/quickbooks/sync/full',
-          { realm_id: c.realmId },
-          s.apis[i % s.apis.length],
-        );
-        if (r.status !== 202) throw new Error(`sync/full: ${r.status} ${JSON.stringify(r.body)}`);
-        return r.body.run_id as string;
-      }),
-    );
-    await until(
-      'every run to finish',
-      async () => {
-        const runs = await s.db
-          .selectFrom('qbo_sync_runs')
-          .select(['status', 'error'])
-          .where('id', 'in', runIds)
-          .execute();
-        const failed = runs.find((r) => r.status === 'error');
-        if (failed) throw new Error(`a run failed: ${failed.error}`);
-        return runs.every((r) => r.status === 'success') ? true : null;
-      },
-      3_600_000,
-      250,
+    const runIds = await syncAll(
+      s,
+      companies.map((c) => c.realmId),
     );
     const wallSeconds = (performance.now() - t0) / 1000;
 
@@ -136,7 +153,7 @@ async function main(): Promise<void> {
         throttled: stats.throttled,
         peakConcurrency: stats.peakConcurrency,
         peakPerSecond: stats.peakPerSecond,
-        runSeconds: (run.finished_at!.getTime() - run.started_at!.getTime()) / 1000,
+        runSeconds: (run.finished_at!.getTime() - run.started_at.getTime()) / 1000,
         boundSeconds: boundSeconds(calls),
       });
     }
@@ -150,6 +167,8 @@ async function main(): Promise<void> {
       latencyMs: LATENCY,
       env: EXTRA_ENV,
       wallSeconds: +wallSeconds.toFixed(1),
+      soloSeconds: +soloSeconds.toFixed(1),
+      wallOverSolo: +(wallSeconds / soloSeconds).toFixed(2),
       largestPerRealmBoundSeconds: +maxBound.toFixed(1),
       wallOverBound: +(wallSeconds / maxBound).toFixed(2),
       runOverBound: {
