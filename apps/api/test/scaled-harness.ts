@@ -182,6 +182,13 @@ export async function startScaled(o: ScaledOptions): Promise<Scaled> {
   };
   const close = async () => {
     await Promise.all(all.map((p) => stopProcess(p, 'SIGKILL')));
+    // To read what the processes logged: SCALED_LOGS_DIR=/tmp/x npx vitest run …
+    const logsDir = process.env.SCALED_LOGS_DIR;
+    if (logsDir) {
+      fs.mkdirSync(logsDir, { recursive: true });
+      for (const p of all)
+        fs.writeFileSync(path.join(logsDir, `${prefix}-${p.name}.log`), p.output());
+    }
     await sandbox.close();
     await database.drop();
     await deleteRedisKeys(o.redisUrl, `${prefix}:`).catch(() => {});
