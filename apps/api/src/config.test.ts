@@ -348,3 +348,41 @@ describe('API_RUNS_JOBS', () => {
     );
   });
 });
+
+describe('scaled mode: REDIS_PREFIX and API_RUNS_JOBS', () => {
+  test('defaults: keys under "qbo-sync:"', () => {
+    expect(loadConfig(external()).redisPrefix).toBe('qbo-sync:');
+  });
+
+  test('a deployment names its own prefix; API processes can leave jobs to the workers', () => {
+    const config = loadConfig(
+      external({
+        REDIS_URL: 'redis://127.0.0.1:6379',
+        REDIS_PREFIX: 'qbo-sync-staging',
+        API_RUNS_JOBS: 'false',
+      }),
+    );
+    expect(config.redisPrefix).toBe('qbo-sync-staging:');
+    expect(config.apiRunsJobs).toBe(false);
+  });
+
+  test('a bad prefix, and API_RUNS_JOBS=false without Redis, are refused with the fix', () => {
+    const problems = problemsOf(external({ REDIS_PREFIX: 'has space', API_RUNS_JOBS: 'false' }));
+    expect(problems.get('REDIS_PREFIX')).toMatch(/1-48 of A-Z/);
+    expect(problems.get('API_RUNS_JOBS')).toMatch(/needs REDIS_URL/);
+  });
+});
+
+describe('QBO_SYNC_CONCURRENCY', () => {
+  test('4 sync runs at once on Postgres, 1 on PGlite, or what is set', () => {
+    expect(loadConfig(external()).qbo.syncConcurrency).toBe(1);
+    const pgUrl = 'postgres://u@127.0.0.1:5432/db';
+    expect(loadConfig(external({ DATABASE_URL: pgUrl })).qbo.syncConcurrency).toBe(4);
+    expect(
+      loadConfig(external({ DATABASE_URL: pgUrl, QBO_SYNC_CONCURRENCY: '12' })).qbo.syncConcurrency,
+    ).toBe(12);
+    expect(problemsOf(external({ QBO_SYNC_CONCURRENCY: '0' })).get('QBO_SYNC_CONCURRENCY')).toMatch(
+      /1-100/,
+    );
+  });
+});

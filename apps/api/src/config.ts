@@ -61,6 +61,12 @@ export interface AppConfig {
   databaseUrl: string | null;
   redisUrl: string | null;
   /**
+   * REDIS_PREFIX + ':' — the start of every Redis key this deployment writes (refresh lock,
+   * rate limiter, BullMQ queues). Every process of one deployment uses the same one; two
+   * deployments sharing a Redis use one each.
+   */
+  redisPrefix: string;
+  /**
    * API_RUNS_JOBS: whether `npm start` consumes background jobs and owns their schedules.
    * Always without REDIS_URL (the in-process queue has no other consumer); with REDIS_URL only
    * when set to true, so that API processes just enqueue and `npm run worker` does the work.
@@ -82,6 +88,8 @@ export interface AppConfig {
     metering: MeteringPolicy;
     /** When the daily reconciliation runs (UTC cron, QBO_RECONCILE_CRON). */
     reconcileCron: string;
+    /** Sync runs (of different realms) one process works on at once (QBO_SYNC_CONCURRENCY). */
+    syncConcurrency: number;
     /** Webhook deliveries within this window are read from QBO together. */
     webhookCoalesceMs: number;
     /** Invalid (unsigned) webhook posts stored per minute; the rest are only answered 401. */
@@ -162,6 +170,13 @@ const plain = {
   ADMIN_UI_DIR: z.string().default(DEFAULT_ADMIN_UI_DIR),
   DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgres://user:pass@host:5432/db').optional(),
   REDIS_URL: url(['redis:', 'rediss:'], 'redis://127.0.0.1:6379').optional(),
+  REDIS_PREFIX: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9_.-]{1,48}$/,
+      'must be 1-48 of A-Z a-z 0-9 _ . - (e.g. "qbo-sync" or "qbo-sync-staging")',
+    )
+    .default('qbo-sync'),
   API_RUNS_JOBS: z.enum(['auto', 'true', 'false'], 'must be auto, true or false').default('auto'),
   QBO_MINOR_VERSION: int(
     75,
@@ -190,6 +205,13 @@ const plain = {
     }, 'must be a 5-field cron expression in UTC, e.g. "0 3 * * *" (03:00 every day)')
     .default('0 3 * * *'),
   QBO_WEBHOOK_COALESCE_MS: int(500, 0, 3_600_000, 'use 0-3600000 ms'),
+  // No default here: it depends on DATABASE_URL (below).
+  QBO_SYNC_CONCURRENCY: z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number; use 1-100')
+    .transform(Number)
+    .pipe(z.number().min(1, 'use 1-100').max(100, 'use 1-100'))
+    .optional(),
   QBO_WEBHOOK_INVALID_PER_MINUTE: int(60, 0, 100_000, 'use 0-100000'),
   INTUIT_ENVIRONMENT: z
     .enum(['sandbox', 'production'], 'must be "sandbox" or "production"')
@@ -363,6 +385,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     adminUiDir: path.resolve(p.ADMIN_UI_DIR ?? DEFAULT_ADMIN_UI_DIR),
     databaseUrl: p.DATABASE_URL ?? null,
     redisUrl: p.REDIS_URL ?? null,
+    redisPrefix: `${p.REDIS_PREFIX ?? 'qbo-sync'}:`,
     apiRunsJobs: p.API_RUNS_JOBS === 'auto' ? !p.REDIS_URL : p.API_RUNS_JOBS === 'true',
     adminApiToken: adminApiToken!,
     tokenKeyring: tokenKeyring!,
@@ -380,6 +403,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
         metered: intuit?.environment === 'production' && !intuit.sandboxUrl,
       },
       reconcileCron: p.QBO_RECONCILE_CRON,
+      // PGlite is one session: runs would only queue for it.
+      syncConcurrency: p.QBO_SYNC_CONCURRENCY ?? (p.DATABASE_URL ? 4 : 1),
       webhookCoalesceMs: p.QBO_WEBHOOK_COALESCE_MS,
       webhookInvalidPerMinute: p.QBO_WEBHOOK_INVALID_PER_MINUTE,
     },

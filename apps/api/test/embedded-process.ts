@@ -27,6 +27,22 @@ export async function embeddedEnv(dataDir: string): Promise<Record<string, strin
 }
 
 /**
+ * The test's environment without anything that configures the service (Intuit, QBO,
+ * database, Redis, secrets, ports), so a child process gets only what the test gives it.
+ */
+export function inheritedEnv(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([k, v]) =>
+        v !== undefined &&
+        !/^(INTUIT_|QBO_|DATABASE_URL|REDIS_|API_RUNS_JOBS|ADMIN_API_TOKEN|PORT|SANDBOX_PORT|DATA_DIR|NODE_ENV|LOG_)/.test(
+          k,
+        ),
+    ),
+  ) as Record<string, string>;
+}
+
+/**
  * Starts `apps/api/src/main.ts` with only `env` (no Intuit, database or secret variables
  * from the test's own environment) and resolves once its banner is printed. `umask` runs it
  * under that umask, e.g. '000' for a careless shell.
@@ -35,14 +51,7 @@ export async function startEmbedded(
   env: Record<string, string>,
   opts: { umask?: string } = {},
 ): Promise<EmbeddedProcess> {
-  const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(
-      ([k]) =>
-        !/^(INTUIT_|QBO_|DATABASE_URL|REDIS_URL|ADMIN_API_TOKEN|PORT|SANDBOX_PORT|DATA_DIR)/.test(
-          k,
-        ),
-    ),
-  ) as Record<string, string>;
+  const inherited = inheritedEnv();
   const node = [process.execPath, '--import', 'tsx', 'apps/api/src/main.ts'];
   const [command, ...args] = opts.umask
     ? ['/bin/sh', '-c', `umask ${opts.umask} && exec "$@"`, 'sh', ...node]
@@ -95,7 +104,16 @@ export function localSecrets(dataDir: string): LocalSecrets {
 }
 
 /** A browser logs in with the admin token and connects the demo company through consent. */
-export async function connectDemo(p: EmbeddedProcess, adminToken: string): Promise<void> {
+export function connectDemo(p: EmbeddedProcess, adminToken: string): Promise<void> {
+  return connectCompany(p, adminToken);
+}
+
+/** As `connectDemo`, choosing `realmId` on the consent page (default: the preselected one). */
+export async function connectCompany(
+  p: Pick<EmbeddedProcess, 'baseUrl'>,
+  adminToken: string,
+  realmId?: string,
+): Promise<void> {
   const browser = new Browser();
   const login = await fetch(`${p.baseUrl}/api/admin/session`, {
     method: 'POST',
@@ -109,7 +127,7 @@ export async function connectDemo(p: EmbeddedProcess, adminToken: string): Promi
   const connect = await fetch(`${p.baseUrl}/api/quickbooks/connect`, { headers });
   browser.store(connect);
   const { auth_url } = (await connect.json()) as { auth_url: string };
-  const c = await consent(auth_url, 'connect');
+  const c = await consent(auth_url, 'connect', realmId);
   const cbHeaders = new Headers();
   browser.attach(cbHeaders);
   const cb = await fetch(c.callbackUrl, { headers: cbHeaders, redirect: 'manual' });
@@ -117,16 +135,26 @@ export async function connectDemo(p: EmbeddedProcess, adminToken: string): Promi
   if (!location.includes('qbo_connected=true')) throw new Error(`connect failed: ${location}`);
 }
 
-/** An admin API call with the bearer token; the JSON answer. */
+export interface AdminAnswer {
+  status: number;
+  body: any;
+}
+
+/** An admin API call with the bearer token (and a JSON body); the JSON answer. */
 export async function admin(
-  p: EmbeddedProcess,
+  p: Pick<EmbeddedProcess, 'baseUrl'>,
   token: string,
   method: 'GET' | 'POST',
   route: string,
-): Promise<{ status: number; body: any }> {
+  body?: unknown,
+): Promise<AdminAnswer> {
   const res = await fetch(`${p.baseUrl}${route}`, {
     method,
-    headers: { authorization: `Bearer ${token}` },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const text = await res.text();
   return { status: res.status, body: text ? (JSON.parse(text) as unknown) : null };

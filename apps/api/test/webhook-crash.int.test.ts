@@ -17,20 +17,7 @@ import {
   stopEmbedded,
   type EmbeddedProcess,
 } from './embedded-process.ts';
-
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | null>,
-  timeoutMs = 120_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== null) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+import { until } from './until.ts';
 
 describe('webhooks survive a crash', () => {
   let dataDir = '';

@@ -147,6 +147,8 @@ export interface ServiceOptions {
   bullmqRedis?: Redis | null;
   /** The daily reconciliation's UTC cron (QBO_RECONCILE_CRON). */
   reconcileCron?: string;
+  /** Sync runs at once in this process (QBO_SYNC_CONCURRENCY). Default 1. */
+  syncConcurrency?: number;
   clock?: Clock;
   /** Key prefixes for the Redis lock and limiter (tests isolate themselves with these). */
   redisPrefix?: string;
@@ -244,6 +246,7 @@ export function buildServices(o: ServiceOptions): Services {
     lock,
     jobs,
     ...(o.reconcileCron ? { reconcileCron: o.reconcileCron } : {}),
+    ...(o.syncConcurrency ? { concurrency: o.syncConcurrency } : {}),
     backgroundReadsAllowed: async () => !(await connections.meteredUsage()).backgroundBlocked,
   });
   sync.register(jobs);
@@ -396,9 +399,11 @@ export async function createContainer(
       minorVersion: config.qbo.minorVersion,
       metering: config.qbo.metering,
       reconcileCron: config.qbo.reconcileCron,
+      syncConcurrency: config.qbo.syncConcurrency,
       logger,
       redis,
       bullmqRedis,
+      redisPrefix: config.redisPrefix,
       webhooks: {
         coalesceMs: config.qbo.webhookCoalesceMs,
         invalidPerMinute: config.qbo.webhookInvalidPerMinute,

@@ -86,8 +86,12 @@ function openPostgres(url: string, schema: string | null, poolSize: number): Dat
     // Per-pool parsers, so nothing else in the process sees changed globals.
     types: { getTypeParser: poolTypeParser },
   });
-  // An idle client losing its connection (server restart) must not crash the process.
+  // A client losing its connection (a server restart) must not crash the process. The pool
+  // listens on idle clients only; a checked-out client between two queries (inside a
+  // transaction, say) emits 'error' with nobody listening, which ends the process. Its query
+  // or the next one fails instead, and the pool drops it when it is released.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,

@@ -20,7 +20,12 @@ export function createRedis(url: string, options: RedisConnectionOptions = {}): 
     // Reconnect with a capped backoff instead of ioredis' unbounded default growth.
     retryStrategy: (times) => Math.min(times * 100, 2_000),
   };
-  return new Redis(url, base);
+  const redis = new Redis(url, base);
+  // While Redis is away ioredis reconnects by itself, and each command that cannot wait
+  // fails on its own (readiness reports it); without a listener every failed reconnect
+  // is printed to stderr as an "Unhandled error event".
+  redis.on('error', () => {});
+  return redis;
 }
 
 /** Closes politely (QUIT), falling back to a hard disconnect if the server is gone. */

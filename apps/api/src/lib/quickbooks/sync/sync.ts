@@ -56,6 +56,12 @@ export interface SyncDeps {
   /** The daily reconciliation's schedule (UTC cron). Default `0 3 * * *`. */
   reconcileCron?: string;
   /**
+   * Sync runs this process works on at once (each of another realm: `groupOf`). Default 1.
+   * A run spends most of its time waiting for QBO, which limits each realm on its own, so
+   * one slot per process would let a few large companies hold every other one back.
+   */
+  concurrency?: number;
+  /**
    * Whether background reads may be spent now (Intuit's monthly metering: past the cap the
    * daily reconciliation waits for the next month). Default: always.
    */
@@ -392,6 +398,7 @@ export function createSyncService(deps: SyncDeps): SyncService {
         },
         {
           groupOf: (d) => d.realmId,
+          concurrency: deps.concurrency ?? 1,
           attempts: 6,
           backoffMs: 5_000,
           onGiveUp: async (data, err) => {

@@ -117,6 +117,45 @@ export interface EventOutcome {
   lastError?: string | null;
 }
 
+/**
+ * Keeps this worker's claims alive while it works on them (the processor calls it every
+ * third of the lease), so the lease can be short: a dead worker's claims lapse soon after
+ * its last beat instead of holding the events back for as long as a whole round may take.
+ */
+export async function renewClaims(
+  db: Kysely<Database>,
+  ids: readonly string[],
+  now: Date,
+): Promise<void> {
+  if (!ids.length) return;
+  await db
+    .updateTable('qbo_webhook_events')
+    .set({ claimed_at: now })
+    .where('id', 'in', ids)
+    .where('status', '=', 'processing')
+    .execute();
+}
+
+/**
+ * When the processor should look again: the earliest backed-off retry, or the earliest
+ * moment a claim held by a worker that stopped beating lapses. Null when neither exists.
+ */
+export async function nextDueAt(db: Kysely<Database>, leaseMs: number): Promise<Date | null> {
+  const r = await db
+    .selectFrom('qbo_webhook_events')
+    .select((eb) => [
+      eb.fn.min('next_attempt_at').filterWhere('status', '=', 'pending').as('retry'),
+      eb.fn.min('claimed_at').filterWhere('status', '=', 'processing').as('claimed'),
+    ])
+    .executeTakeFirst();
+  const times = [
+    r?.retry ? new Date(r.retry).getTime() : Infinity,
+    r?.claimed ? new Date(r.claimed).getTime() + leaseMs : Infinity,
+  ];
+  const at = Math.min(...times);
+  return Number.isFinite(at) ? new Date(at) : null;
+}
+
 /** Records how claimed events ended (a retry goes back to `pending` with its next time). */
 export async function recordOutcomes(
   db: Kysely<Database>,

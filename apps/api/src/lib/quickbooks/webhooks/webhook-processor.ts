@@ -37,6 +37,7 @@ import { parseDelivery, type EntityChange } from './payload.ts';
 import {
   claimDueEvents,
   recordOutcomes,
+  renewClaims,
   type EventOutcome,
   type WebhookEventRow,
 } from './webhook-events.repo.ts';
@@ -60,7 +61,10 @@ export interface QboReader {
 export interface ProcessorOptions {
   /** Events claimed per round. Default 500. */
   batchSize?: number;
-  /** A claim older than this is taken again (the worker died). Default 5 minutes. */
+  /**
+   * A claim not renewed for this long is taken again (its worker died). The worker renews
+   * its claims every third of it while it works. Default 30 s.
+   */
   leaseMs?: number;
   /** Attempts before an event ends `failed`. Default 8. */
   maxAttempts?: number;
@@ -97,6 +101,8 @@ type MergeableEntity = Parameters<typeof markMerged>[2];
 /** QBO Ids are decimal strings; another value names no object and is not fetched. */
 const QBO_ID = /^[0-9]{1,20}$/;
 const DAY = 24 * 3_600_000;
+/** How long a claim holds without renewal (the worker renews every third of it). */
+export const DEFAULT_CLAIM_LEASE_MS = 30_000;
 // CDC's changedSince is compared with LastUpdatedTime; a margin covers clock skew between
 // Intuit's notification time and the object's own timestamp.
 const CDC_MARGIN_MS = 60_000;
@@ -120,7 +126,7 @@ export class WebhookProcessor {
   ) {
     this.o = {
       batchSize: options.batchSize ?? 500,
-      leaseMs: options.leaseMs ?? 5 * 60_000,
+      leaseMs: options.leaseMs ?? DEFAULT_CLAIM_LEASE_MS,
       maxAttempts: options.maxAttempts ?? 8,
       retryBaseMs: options.retryBaseMs ?? 10_000,
       cdcMaxAgeMs: options.cdcMaxAgeMs ?? 29 * DAY,
@@ -148,7 +154,24 @@ export class WebhookProcessor {
     });
     const round = { ...emptyRound(), claimed: events.length };
     if (!events.length) return round;
+    const ids = events.map((e) => e.id);
+    const beat = setInterval(() => {
+      renewClaims(this.d.db, ids, new Date(this.d.clock.now())).catch(() => {});
+    }, this.o.leaseMs / 3);
+    try {
+      await this.process(events, round, now);
+    } finally {
+      clearInterval(beat);
+    }
+    return round;
+  }
 
+  /** When this processor's claims lapse if nobody renews them. */
+  get leaseMs(): number {
+    return this.o.leaseMs;
+  }
+
+  private async process(events: WebhookEventRow[], round: ProcessRound, now: Date): Promise<void> {
     const changesOf = new Map<string, EntityChange[]>();
     const groups = new Map<Key, EntityChange[]>();
     for (const e of events) {
@@ -208,7 +231,6 @@ export class WebhookProcessor {
       else round[o.status]++;
     }
     await recordOutcomes(this.d.db, outcomes, new Date(this.d.clock.now()));
-    return round;
   }
 
   /** `connected`, or why the realm's events are not fetched. */

@@ -19,6 +19,7 @@ import type { Database } from '../../../db/schema.ts';
 import type { JobQueue, JobWorker } from '../../jobs.ts';
 import type { QboJobs } from '../jobs.ts';
 import type { Clock } from '../ports.ts';
+import { nextDueAt } from './webhook-events.repo.ts';
 import { WebhookProcessor, type ProcessorOptions, type QboReader } from './webhook-processor.ts';
 import { WebhookReceiver } from './webhook-receiver.ts';
 import { replayWebhookEvents, type ReplayResult, type ReplaySelection } from './webhook-replay.ts';
@@ -118,16 +119,13 @@ export class Webhooks {
     this.wake('sweep', 0);
   }
 
-  /** Wakes the processor when the earliest backed-off event is due. */
+  /**
+   * Wakes the processor when the earliest backed-off event is due, or when claims a dead
+   * worker left behind lapse (so they do not wait for the next minute's sweep).
+   */
   private async scheduleRetry(): Promise<void> {
-    const r = await this.d.db
-      .selectFrom('qbo_webhook_events')
-      .select((eb) => eb.fn.min('next_attempt_at').as('next'))
-      .where('status', '=', 'pending')
-      .where('next_attempt_at', 'is not', null)
-      .executeTakeFirst();
-    if (!r?.next) return;
-    const at = new Date(r.next).getTime();
-    this.wake('retry', Math.max(0, at - this.d.clock.now()));
+    const next = await nextDueAt(this.d.db, this.processor.leaseMs);
+    if (!next) return;
+    this.wake('retry', Math.max(0, next.getTime() - this.d.clock.now()));
   }
 }
