@@ -25,7 +25,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,6 +63,12 @@ const load = () =>
     .map((x) => x.toFixed(1))
     .join(' / ');
 const log = (msg: string) => process.stderr.write(`[${new Date().toISOString()}] ${msg}\n`);
+/** CPU time (user + system) the process has used, in ms (Linux: /proc/<pid>/stat). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function json(url: string, init: RequestInit = {}): Promise<any> {
@@ -543,11 +549,14 @@ for (const mode of MODES) {
     for (const [n, rate] of RATES.entries()) {
       const bodies = deliveryBodies(realmId, targets, Math.round(rate * SECONDS), n + 1);
       const loadBefore = load();
+      const cpu0 = cpuMs(svc.child.pid!);
       const r = await ackAtRate(pool, bodies, started.verifierToken, rate);
-      const row = { mode, phase: 'ack', ...r, load: loadBefore };
+      await drained(svc);
+      // The service's CPU per delivery, received and processed: what the load cannot skew.
+      const cpuPerDelivery = +((cpuMs(svc.child.pid!) - cpu0) / r.sent).toFixed(2);
+      const row = { mode, phase: 'ack', ...r, cpuMsPerDelivery: cpuPerDelivery, load: loadBefore };
       log(JSON.stringify(row));
       report.push(row);
-      await drained(svc);
     }
     await pool.close();
 
