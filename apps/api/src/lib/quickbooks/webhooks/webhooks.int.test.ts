@@ -190,6 +190,8 @@ for (const format of ['legacy', 'cloudevents'] as const satisfies readonly Forma
           createHmac('sha256', svc.services.intuit.webhookVerifierToken)
             .update(body)
             .digest('base64');
+        // One character changed: never the one it already is (1 signature in 64 starts with x).
+        const forge = (sig: string) => (sig.startsWith('x') ? 'y' : 'x') + sig.slice(1);
         try {
           const objects: Record<string, unknown>[] = [];
           for (let i = 0; i < 8; i++) {
@@ -221,7 +223,7 @@ for (const format of ['legacy', 'cloudevents'] as const satisfies readonly Forma
                 },
               ],
             });
-            expect((await post(forged, sign(forged).replace(/^./, 'x'))).status).toBe(401);
+            expect((await post(forged, forge(sign(forged)))).status).toBe(401);
             const foreign = JSON.stringify({
               eventNotifications: [
                 {
