@@ -219,7 +219,7 @@ async function connect(svc: Service, realmId: string): Promise<void> {
 }
 
 /** Waits until the service holds no pending or claimed event. */
-async function drained(svc: Service, timeoutMs = 120_000): Promise<void> {
+async function drained(svc: Service, timeoutMs = 300_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const open = await Promise.all(
@@ -366,7 +366,10 @@ async function ackAtRate(
 
 interface LagResult {
   changes: number;
+  /** Notifications the sandbox delivered, its attempts, and why attempts failed. */
   deliveries: number;
+  attempts: number;
+  failedAttempts: Record<string, number>;
   p50: number;
   p95: number;
   max: number;
@@ -450,9 +453,11 @@ async function lagPhase(
   const deliveries = (
     await control(sb, 'GET', `/webhooks/deliveries?clientId=${clientId}&limit=10000`)
   ).deliveries as {
+    notificationId: string;
     payload: string;
     headers: Record<string, string>;
     result: string;
+    error: string | null;
   }[];
   const events: {
     intuit_t_id: string;
@@ -472,16 +477,31 @@ async function lagPhase(
   const byTid = new Map(events.map((e) => [e.intuit_t_id, e]));
   const statuses: Record<string, number> = {};
   for (const e of events) statuses[e.status] = (statuses[e.status] ?? 0) + 1;
+  // A notification's attempts share its id; the event row carries the t-id of the first
+  // attempt the service stored (an attempt the sandbox gave up on after 3 s may have been
+  // stored all the same: its re-send is then counted on that row).
+  const attempts = new Map<string, typeof deliveries>();
+  for (const d of deliveries) {
+    const list = attempts.get(d.notificationId);
+    if (list) list.push(d);
+    else attempts.set(d.notificationId, [d]);
+  }
+  const failedAttempts: Record<string, number> = {};
+  for (const d of deliveries) {
+    if (d.result === 'delivered') continue;
+    const why = (d.error ?? d.result).replace(/\d+/g, 'N');
+    failedAttempts[why] = (failedAttempts[why] ?? 0) + 1;
+  }
   const lag: number[] = [];
   const toReceipt: number[] = [];
   const receiptToApplied: number[] = [];
   let unmatched = 0;
   let delivered = 0;
-  for (const d of deliveries) {
-    if (d.result !== 'delivered') continue;
+  for (const list of attempts.values()) {
+    if (!list.some((d) => d.result === 'delivered')) continue;
     delivered++;
-    const e = byTid.get(d.headers['intuit-t-id']!);
-    const payload = JSON.parse(d.payload) as {
+    const e = list.map((d) => byTid.get(d.headers['intuit-t-id']!)).find((x) => x);
+    const payload = JSON.parse(list[0]!.payload) as {
       eventNotifications: { dataChangeEvent: { entities: { lastUpdated: string }[] } }[];
     };
     const changes = payload.eventNotifications.flatMap((n) => n.dataChangeEvent.entities);
@@ -503,6 +523,8 @@ async function lagPhase(
   return {
     changes: total,
     deliveries: delivered,
+    attempts: deliveries.length,
+    failedAttempts,
     p50: percentile(lag, 50),
     p95: percentile(lag, 95),
     max: lag.at(-1) ?? NaN,
