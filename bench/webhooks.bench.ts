@@ -44,6 +44,11 @@ const { values } = parseArgs({
     'lag-rate': { type: 'string', default: '100' },
     'lag-seconds': { type: 'string', default: '20' },
     'batch-delay': { type: 'string', default: '1000' },
+    /**
+     * QBO_WEBHOOK_COALESCE_MS for the service (default: its own, 500). A large value keeps
+     * processing out of the acknowledgement phases (but for the per-minute sweep).
+     */
+    'coalesce-ms': { type: 'string' },
     /** Write the service's CPU profile (node --cpu-prof) into this directory. */
     profile: { type: 'string' },
   },
@@ -54,6 +59,8 @@ const SECONDS = Number(values.seconds);
 const LAG_RATE = Number(values['lag-rate']);
 const LAG_SECONDS = Number(values['lag-seconds']);
 const BATCH_DELAY = Number(values['batch-delay']);
+// With processing pushed out (--coalesce-ms), the acknowledgement phases do not wait for it.
+const RECEIVE_ONLY = values['coalesce-ms'] !== undefined;
 for (const m of MODES) if (m !== 'embedded' && m !== 'scaled') throw new Error(`--modes: ${m}?`);
 if (MODES.includes('scaled') && !(process.env.DATABASE_URL && process.env.REDIS_URL))
   throw new Error('--modes scaled needs DATABASE_URL and REDIS_URL');
@@ -127,6 +134,7 @@ async function startService(
     QBO_SANDBOX_URL: sb.url,
     QBO_TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
     ADMIN_API_TOKEN: adminToken,
+    ...(values['coalesce-ms'] ? { QBO_WEBHOOK_COALESCE_MS: values['coalesce-ms'] } : {}),
   };
   let cleanup = () => rmSync(dataDir, { recursive: true, force: true });
   if (mode === 'scaled') {
@@ -567,13 +575,13 @@ for (const mode of MODES) {
     const pool = new Pool(svc.url, { connections: 256, pipelining: 1 });
     // Warm-up: the first requests compile the route and open connections.
     await ackAtRate(pool, deliveryBodies(realmId, targets, 200, 0), started.verifierToken, 100);
-    await drained(svc);
+    if (!RECEIVE_ONLY) await drained(svc);
     for (const [n, rate] of RATES.entries()) {
       const bodies = deliveryBodies(realmId, targets, Math.round(rate * SECONDS), n + 1);
       const loadBefore = load();
       const cpu0 = cpuMs(svc.child.pid!);
       const r = await ackAtRate(pool, bodies, started.verifierToken, rate);
-      await drained(svc);
+      if (!RECEIVE_ONLY) await drained(svc);
       // The service's CPU per delivery, received and processed: what the load cannot skew.
       const cpuPerDelivery = +((cpuMs(svc.child.pid!) - cpu0) / r.sent).toFixed(2);
       const row = { mode, phase: 'ack', ...r, cpuMsPerDelivery: cpuPerDelivery, load: loadBefore };
