@@ -62,6 +62,36 @@ describe('POST /api/quickbooks/webhook', () => {
       expect((await row(env.svc, first.id)).deliveries).toBe(2);
     });
 
+    it('a burst of deliveries is acknowledged post by post; copies in it count on one row', async () => {
+      const r = realm();
+      const bodies = Array.from({ length: 12 }, (_, i) =>
+        legacy(r, [{ name: 'Customer', id: String(i + 1), operation: 'Update' }]),
+      );
+      const copied = bodies[0]!;
+      const answers = await Promise.all([
+        ...bodies.map((b) => signed(env.svc, b)),
+        signed(env.svc, copied),
+        signed(env.svc, copied),
+        signed(env.svc, copied),
+        post(env.svc, copied, { 'intuit-signature': 'forged' }),
+      ]);
+      expect(answers.map((a) => a.status)).toEqual([...Array(15).fill(200), 401]);
+      const acks = answers.slice(0, 15).map((a) => WebhookAck.parse(a.body));
+      const copies = [acks[0]!, ...acks.slice(12)];
+      expect(new Set(copies.map((a) => a.id)).size).toBe(1);
+      expect(copies.filter((a) => !a.duplicate)).toHaveLength(1);
+      expect(new Set(acks.map((a) => a.id)).size).toBe(12);
+      expect(acks.slice(1, 12).every((a) => !a.duplicate)).toBe(true);
+      const rows = await env.svc.db
+        .selectFrom('qbo_webhook_events')
+        .select(['id', 'raw_body', 'deliveries', 'status'])
+        .where('realm_id', '=', r)
+        .execute();
+      expect(rows.filter((x) => x.status === 'pending')).toHaveLength(12);
+      expect(rows.find((x) => x.id === acks[0]!.id)!.deliveries).toBe(4);
+      expect(rows.filter((x) => x.status === 'rejected').map((x) => x.raw_body)).toEqual([copied]);
+    });
+
     it('stores a CloudEvents array that mixes realms, with every realm named', async () => {
       const [a, b] = [realm(), realm()];
       const body = JSON.stringify([

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
 import { forEachDatabase } from '../../../../test/db-helpers.ts';
-import { claimDueEvents, insertDelivery, nextDueAt, renewClaims } from './webhook-events.repo.ts';
+import { claimDueEvents, insertDeliveries, nextDueAt, renewClaims } from './webhook-events.repo.ts';
 
 const LEASE = 30_000;
 const T0 = Date.parse('2026-03-01T12:00:00Z');
@@ -12,21 +12,24 @@ const at = (ms: number) => new Date(T0 + ms);
 forEachDatabase((t) => {
   it('a claim is taken again only once its worker stops renewing it for the lease', async () => {
     const { db } = t();
-    const { id } = await insertDelivery(db, {
-      eventId: randomUUID(),
-      rawBody: '{}',
-      payload: {},
-      signatureValid: true,
-      format: 'legacy',
-      realmIds: ['4620816365000000001'],
-      entities: ['Customer'],
-      operations: ['Update'],
-      notificationCount: 1,
-      intuitTid: null,
-      status: 'pending',
-      reason: null,
-      receivedAt: at(0),
-    });
+    const [stored] = await insertDeliveries(db, [
+      {
+        eventId: randomUUID(),
+        rawBody: '{}',
+        payload: {},
+        signatureValid: true,
+        format: 'legacy',
+        realmIds: ['4620816365000000001'],
+        entities: ['Customer'],
+        operations: ['Update'],
+        notificationCount: 1,
+        intuitTid: null,
+        status: 'pending',
+        reason: null,
+        receivedAt: at(0),
+      },
+    ]);
+    const id = stored!.id;
     const claim = async (ms: number) =>
       (await claimDueEvents(db, { now: at(ms), limit: 10, leaseMs: LEASE })).map((e) => e.id);
 

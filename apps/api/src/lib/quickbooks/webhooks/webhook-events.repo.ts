@@ -1,6 +1,7 @@
 // qbo_webhook_events queries: store a delivery, claim due events, record how they ended,
 // list them for the admin page. Every function takes `db` explicitly.
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { randomUUID } from 'node:crypto';
+import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import type {
   Database,
   QboWebhookEventsTable,
@@ -30,17 +31,39 @@ export interface NewDelivery {
   receivedAt: Date;
 }
 
+export interface StoredDelivery {
+  id: string;
+  /** The same signed body was stored before (or earlier in the same batch). */
+  duplicate: boolean;
+}
+
 /**
- * Stores a delivery. A signed body already stored (Intuit's retry or duplicate, byte for
- * byte) adds to that row's `deliveries` instead of a new row: `duplicate` is then true.
+ * Stores deliveries in one statement, answering in their order. A signed body already
+ * stored (Intuit's retry or duplicate, byte for byte) adds to that row's `deliveries`
+ * instead of a new row, `duplicate` true — also when its copies arrive in the same batch.
  */
-export async function insertDelivery(
+export async function insertDeliveries(
   db: Kysely<Database>,
-  d: NewDelivery,
-): Promise<{ id: string; duplicate: boolean }> {
-  const row = await db
-    .insertInto('qbo_webhook_events')
-    .values({
+  deliveries: readonly NewDelivery[],
+): Promise<StoredDelivery[]> {
+  if (!deliveries.length) return [];
+  // Ids are chosen here so each answer finds its row; a conflicting row keeps its own id.
+  const ids = deliveries.map(() => randomUUID());
+  // One insert per signed body: an upsert may not touch the same row twice in a statement.
+  const firstOf = new Map<string, number>();
+  const repeats = new Map<number, number>();
+  const values: Insertable<QboWebhookEventsTable>[] = [];
+  deliveries.forEach((d, i) => {
+    if (d.signatureValid) {
+      const first = firstOf.get(d.eventId);
+      if (first !== undefined) {
+        repeats.set(first, (repeats.get(first) ?? 0) + 1);
+        return;
+      }
+      firstOf.set(d.eventId, i);
+    }
+    values.push({
+      id: ids[i]!,
       event_id: d.eventId,
       raw_body: d.rawBody,
       payload: d.payload === null ? null : toJson(d.payload),
@@ -57,19 +80,34 @@ export async function insertDelivery(
       received_at: d.receivedAt,
       last_received_at: d.receivedAt,
       processed_at: d.status === 'pending' ? null : d.receivedAt,
-    })
+    });
+  });
+  const rows = await db
+    .insertInto('qbo_webhook_events')
+    .values(values)
     .onConflict((oc) =>
       oc
         .column('event_id')
         .where('signature_valid', '=', true)
         .doUpdateSet({
           deliveries: sql`qbo_webhook_events.deliveries + 1`,
-          last_received_at: d.receivedAt,
+          last_received_at: sql`excluded.last_received_at`,
         }),
     )
-    .returning(['id', 'deliveries'])
-    .executeTakeFirstOrThrow();
-  return { id: row.id, duplicate: row.deliveries > 1 };
+    .returning(['id', 'event_id', 'signature_valid'])
+    .execute();
+  const signedRow = new Map(rows.filter((r) => r.signature_valid).map((r) => [r.event_id, r.id]));
+  for (const [first, n] of repeats) {
+    await db
+      .updateTable('qbo_webhook_events')
+      .set({ deliveries: sql`deliveries + ${n}` })
+      .where('id', '=', signedRow.get(deliveries[first]!.eventId)!)
+      .execute();
+  }
+  return deliveries.map((d, i) => {
+    const id = d.signatureValid ? signedRow.get(d.eventId)! : ids[i]!;
+    return { id, duplicate: id !== ids[i] };
+  });
 }
 
 /**
@@ -156,28 +194,39 @@ export async function nextDueAt(db: Kysely<Database>, leaseMs: number): Promise<
   return Number.isFinite(at) ? new Date(at) : null;
 }
 
-/** Records how claimed events ended (a retry goes back to `pending` with its next time). */
+/**
+ * Records how claimed events ended (a retry goes back to `pending` with its next time), in
+ * one statement: a round of hundreds of events must not hold the database — PGlite is one
+ * connection — for one commit per event while deliveries wait to be stored.
+ */
 export async function recordOutcomes(
   db: Kysely<Database>,
   outcomes: readonly EventOutcome[],
   now: Date,
 ): Promise<void> {
-  for (const o of outcomes) {
-    await db
-      .updateTable('qbo_webhook_events')
-      .set({
-        status: o.status,
-        reason: o.reason?.slice(0, 2000) ?? null,
-        objects_applied: o.objectsApplied,
-        processed_at: o.status === 'pending' ? null : now,
-        next_attempt_at: o.nextAttemptAt ?? null,
-        claimed_at: null,
-        ...(o.lastError !== undefined ? { last_error: o.lastError?.slice(0, 2000) ?? null } : {}),
-      })
-      .where('id', '=', o.id)
-      .where('status', '=', 'processing')
-      .execute();
-  }
+  if (!outcomes.length) return;
+  const rows = outcomes.map((o) => ({
+    id: o.id,
+    status: o.status,
+    reason: o.reason?.slice(0, 2000) ?? null,
+    objects_applied: o.objectsApplied,
+    next_attempt_at: o.nextAttemptAt?.toISOString() ?? null,
+    keep_error: o.lastError === undefined,
+    last_error: o.lastError?.slice(0, 2000) ?? null,
+  }));
+  await sql`
+    update qbo_webhook_events as e set
+      status = v.status,
+      reason = v.reason,
+      objects_applied = v.objects_applied,
+      processed_at = case when v.status = 'pending' then null else ${now}::timestamptz end,
+      next_attempt_at = v.next_attempt_at,
+      claimed_at = null,
+      last_error = case when v.keep_error then e.last_error else v.last_error end
+    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(
+      id uuid, status text, reason text, objects_applied integer,
+      next_attempt_at timestamptz, keep_error boolean, last_error text)
+    where e.id = v.id and e.status = 'processing'`.execute(db);
 }
 
 /** Events still to process (pending or claimed), for tests, /metrics and the start-up sweep. */

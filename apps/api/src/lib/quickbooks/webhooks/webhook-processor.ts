@@ -104,8 +104,12 @@ const DAY = 24 * 3_600_000;
 /** How long a claim holds without renewal (the worker renews every third of it). */
 export const DEFAULT_CLAIM_LEASE_MS = 30_000;
 // CDC's changedSince is compared with LastUpdatedTime; a margin covers clock skew between
-// Intuit's notification time and the object's own timestamp.
-const CDC_MARGIN_MS = 60_000;
+// Intuit's notification time and the object's own timestamp. It is kept short: a CDC answer
+// holds at most 1,000 objects, oldest first (docs change-data-capture; docs/qbo-facts.md),
+// so a minute of look-back in a busy company (100 changes/s) is truncated before the
+// notified objects and every id falls back to `Id IN` — more calls, not fewer
+// (bench/webhooks.md). An object the answer misses is still read by `Id IN`.
+const CDC_MARGIN_MS = 5_000;
 
 type Key = string; // `${realmId}\u0000${entity}`
 const keyOf = (realmId: string, entity: string): Key => `${realmId}\u0000${entity}`;
@@ -300,10 +304,13 @@ export class WebhookProcessor {
     if (useCdc) {
       const changed = await qbo.cdc(realmId, [...wanted.keys()], new Date(oldest - CDC_MARGIN_MS));
       calls++;
+      // Only the notified objects: the others CDC returns are the sync engine's to apply, and
+      // writing them here would multiply each round's work by the company's change rate.
       for (const [entity, objects] of changed) {
         const m = found.get(entity as QboEntityType);
-        if (!m) continue;
-        for (const o of objects) if (typeof o.Id === 'string') m.set(o.Id, o);
+        const ids = wanted.get(entity as QboEntityType);
+        if (!m || !ids) continue;
+        for (const o of objects) if (typeof o.Id === 'string' && ids.has(o.Id)) m.set(o.Id, o);
       }
     }
     // Ids CDC did not cover (or no CDC): `Id IN (…)`.

@@ -49,6 +49,8 @@ async function mirrorState(svc: TestService, realmId: string): Promise<Map<strin
 }
 
 const name = (p: string) => `${p} ${randomBytes(4).toString('hex')}`;
+// One character changed: never to the one it already is (1 signature in 64 starts with x).
+const forge = (sig: string) => (sig.startsWith('x') ? 'y' : 'x') + sig.slice(1);
 
 for (const format of ['legacy', 'cloudevents'] as const satisfies readonly Format[]) {
   describe(`webhooks (${format})`, () => {
@@ -184,10 +186,7 @@ for (const format of ['legacy', 'cloudevents'] as const satisfies readonly Forma
                 },
               ],
             });
-            // One character changed (replacing it with 'x' changes nothing when it is 'x').
-            const genuine = sign(svc, forged);
-            const tampered = genuine.replace(/^./, genuine.startsWith('x') ? 'y' : 'x');
-            expect((await post(forged, tampered)).status).toBe(401);
+            expect((await post(forged, forge(sign(svc, forged)))).status).toBe(401);
             const foreign = JSON.stringify({
               eventNotifications: [
                 {
@@ -345,3 +344,95 @@ for (const format of ['legacy', 'cloudevents'] as const satisfies readonly Forma
     });
   });
 }
+
+// QBO failing the reads: the events wait with the reason and back off, and once QBO answers
+// again they are applied. Processing is driven by hand here (the service's wake-up is 10
+// minutes away) so the backoff is read on the service's clock, not waited for.
+describe('webhooks while QBO fails the reads', () => {
+  let sandbox: Sandbox;
+  beforeAll(async () => {
+    sandbox = await startTestSandbox();
+    await control(sandbox, 'PATCH', '/webhooks/options', { batchDelayMs: 50 });
+  });
+  afterAll(async () => {
+    await sandbox?.close();
+  });
+
+  forEachDatabase((t) => {
+    let svc: TestService;
+    beforeAll(async () => {
+      svc = await startTestService(t().db, sandbox);
+    });
+    afterAll(async () => {
+      await svc?.close();
+    });
+
+    it('events wait with the reason and back off while QBO answers 503, and are applied once it recovers', async () => {
+      const realmId = addCompany(sandbox).realmId;
+      await connectRealm(svc, realmId);
+      sandbox.updateApp(svc.clientId, {
+        webhookUrl: `${svc.url}/api/quickbooks/webhook`,
+        webhookFormat: 'legacy',
+      });
+      const c = await change(sandbox, realmId, 'Customer', { DisplayName: name('Ada') });
+      await change(sandbox, realmId, 'Vendor', { DisplayName: name('Bolt') });
+      await change(sandbox, realmId, 'Customer', {
+        Id: c.Id,
+        SyncToken: c.SyncToken,
+        sparse: true,
+        CompanyName: 'Ada Ltd',
+      });
+      await control(sandbox, 'POST', '/webhooks/flush');
+      const events = () =>
+        svc.db
+          .selectFrom('qbo_webhook_events')
+          .select(['status', 'reason', 'last_error', 'attempts', 'next_attempt_at'])
+          .where(sql<boolean>`realm_ids @> array[${realmId}]::text[]`)
+          .execute();
+      expect((await events()).map((e) => e.status)).not.toHaveLength(0);
+
+      const outage = await control(sandbox, 'POST', '/faults', {
+        kind: 'outage',
+        surface: 'accounting',
+        realmId,
+      });
+      const { processor } = svc.services.webhooks;
+      const firstAt = svc.clock.now();
+      await processor.drain();
+      const waiting = await events();
+      for (const e of waiting) {
+        expect(e).toMatchObject({ status: 'pending', attempts: 1 });
+        expect(e.reason).toMatch(/^retrying: .*503/);
+        expect(e.last_error).toMatch(/503/);
+      }
+      console.info(`[webhooks outage] ${waiting[0]!.reason}`);
+      const firstRetry = Math.max(...waiting.map((e) => new Date(e.next_attempt_at!).getTime()));
+      expect(firstRetry).toBeGreaterThan(svc.clock.now());
+
+      // Not due yet: nothing is read again.
+      await processor.drain();
+      expect((await events()).map((e) => e.attempts)).toEqual(waiting.map(() => 1));
+
+      svc.clock.advance(firstRetry - svc.clock.now());
+      const retryAt = svc.clock.now();
+      await processor.drain();
+      const again = await events();
+      for (const e of again) expect(e).toMatchObject({ status: 'pending', attempts: 2 });
+      const secondRetry = Math.max(...again.map((e) => new Date(e.next_attempt_at!).getTime()));
+      // Backoff: the second wait is longer than the first.
+      expect(secondRetry - retryAt).toBeGreaterThan(firstRetry - firstAt);
+      const hits = (await control(sandbox, 'GET', `/faults/${outage.body.id}`)).body.hits;
+      expect(hits).toBeGreaterThan(0);
+
+      await control(sandbox, 'DELETE', '/faults');
+      svc.clock.advance(secondRetry - svc.clock.now());
+      await processor.drain();
+      for (const e of await events()) {
+        expect(e).toMatchObject({ status: 'processed', attempts: 3, last_error: null });
+        expect(e.reason).toMatch(/^applied/);
+      }
+      expect(await mirrorState(svc, realmId)).toEqual(qboState(sandbox, realmId));
+      expect((await mirrorState(svc, realmId)).size).toBe(2);
+    });
+  });
+});
