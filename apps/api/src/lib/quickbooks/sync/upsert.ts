@@ -124,10 +124,19 @@ function compareRank(a: Rank, b: Rank): number {
   return a[0] - b[0] || a[1] - b[1] || 0;
 }
 
-/** JSON text for jsonb: Postgres refuses the NUL character (\u0000) inside jsonb strings. */
+/**
+ * JSON text for jsonb: Postgres refuses the NUL character (\u0000) inside jsonb strings.
+ * Serialised plainly first (a replacer function makes JSON.stringify several times slower);
+ * only a text that has the escape anywhere is serialised again without NULs.
+ */
 export function jsonbText(value: unknown): string {
+  const text = JSON.stringify(value);
+  if (!text.includes('\\u0000')) return text;
   return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'string' ? cleanText(v) : v));
 }
+
+/** Columns every mirror row writes besides its key and its entity's own columns. */
+const WRITTEN_COLUMNS = ['sync_token', 'raw', 'qbo_created_at', 'qbo_updated_at'] as const;
 
 /** SyncToken as a number for comparison; -1 when absent or not a number. */
 function tokenNum(ref: string): RawBuilder<number> {
@@ -160,39 +169,23 @@ async function writeRows(
 ): Promise<string[]> {
   if (rows.length === 0) return [];
   const table = mirrorTable(entity);
-  const columns = MAPPERS[entity].columns;
-  const values = rows.map((r) => ({
-    ...r,
-    realm_id: realmId,
-    raw: jsonbText(r.raw),
-    is_deleted: false,
-    deleted_at: null,
-  }));
-  const updated = [
-    'sync_token',
-    'raw',
-    'qbo_created_at',
-    'qbo_updated_at',
-    'is_deleted',
-    'deleted_at',
-    ...columns,
-  ];
-  const result = await (db as LooseDb)
-    .insertInto(table)
-    .values(values)
-    .onConflict((oc) =>
-      oc
-        .columns(['realm_id', 'qbo_id'])
-        .doUpdateSet(() => {
-          const set: Record<string, RawBuilder<unknown>> = { synced_at: sql`now()` };
-          for (const c of updated) set[c] = sql.ref(`excluded.${c}`);
-          return set;
-        })
-        .where(() => incomingIsNotOlder(table)),
-    )
-    .returning('qbo_id')
-    .execute();
-  return (result as { qbo_id: string }[]).map((r) => r.qbo_id);
+  const columns = ['qbo_id', ...WRITTEN_COLUMNS, ...MAPPERS[entity].columns].map((c) => sql.ref(c));
+  const updated = [...WRITTEN_COLUMNS, 'is_deleted', 'deleted_at', ...MAPPERS[entity].columns];
+  const set = sql.join([
+    ...updated.map((c) => sql`${sql.ref(c)} = ${sql.ref(`excluded.${c}`)}`),
+    sql`synced_at = now()`,
+  ]);
+  // The rows travel as one JSON array, raw objects inline, expanded by the table's own row
+  // type: one parameter and one JSON text per chunk instead of ~25 bind parameters per row
+  // and a JSON text per object (building and binding those was most of the writer's CPU).
+  const result = await sql<{ qbo_id: string }>`
+    insert into ${sql.table(table)} (realm_id, ${sql.join(columns)}, is_deleted, deleted_at)
+    select ${realmId}, ${sql.join(columns)}, false, null
+    from jsonb_populate_recordset(null::${sql.table(table)}, ${jsonbText(rows)}::jsonb)
+    on conflict (realm_id, qbo_id) do update set ${set}
+    where ${incomingIsNotOlder(table)}
+    returning qbo_id`.execute(db);
+  return result.rows.map((r) => r.qbo_id);
 }
 
 async function writeStubs(
