@@ -37,7 +37,7 @@ export interface UpsertResult {
   writtenIds: string[];
 }
 
-/** Rows per statement: ~25 columns × 1,000 stays far below Postgres' 65,535 parameters. */
+/** Rows per statement: one JSON parameter of at most 1,000 rows (a QBO page). */
 const CHUNK = 1_000;
 
 export async function upsertMirror(
@@ -47,10 +47,47 @@ export async function upsertMirror(
   objects: readonly Record<string, unknown>[],
   _source: UpsertSource,
 ): Promise<UpsertResult> {
+  return writeMirror(db, realmId, prepareMirrorWrite(entity, objects));
+}
+
+/**
+ * A batch of objects mapped and serialised for the mirror, ready to write: the JSON text of
+ * each chunk of rows holds everything of the objects the mirror keeps, so the objects
+ * themselves can be collected while the write waits its turn.
+ */
+export interface MirrorWrite {
+  entity: QboEntityType;
+  /** Per chunk: its rows as one JSON array, and how many. */
+  rowChunks: { json: string; count: number }[];
+  stubs: Stub[];
+  /** Objects dropped before writing: no usable Id, or an older copy of a repeated Id. */
+  unusable: number;
+}
+
+export function prepareMirrorWrite(
+  entity: QboEntityType,
+  objects: readonly Record<string, unknown>[],
+): MirrorWrite {
   const { rows, stubs, unusable } = prepare(entity, objects);
-  const writtenIds: string[] = [];
+  const rowChunks: MirrorWrite['rowChunks'] = [];
   for (let i = 0; i < rows.length; i += CHUNK) {
-    writtenIds.push(...(await writeRows(db, realmId, entity, rows.slice(i, i + CHUNK))));
+    const chunk = rows.slice(i, i + CHUNK);
+    rowChunks.push({ json: jsonbText(chunk), count: chunk.length });
+  }
+  return { entity, rowChunks, stubs, unusable };
+}
+
+export async function writeMirror(
+  db: Kysely<Database>,
+  realmId: string,
+  write: MirrorWrite,
+): Promise<UpsertResult> {
+  const { entity, rowChunks, stubs } = write;
+  const writtenIds: string[] = [];
+  let rows = 0;
+  for (const chunk of rowChunks) {
+    rows += chunk.count;
+    writtenIds.push(...(await writeRows(db, realmId, entity, chunk.json)));
   }
   for (let i = 0; i < stubs.length; i += CHUNK) {
     writtenIds.push(...(await writeStubs(db, realmId, entity, stubs.slice(i, i + CHUNK))));
@@ -58,7 +95,7 @@ export async function upsertMirror(
   await notifyMirrorWrite(db, realmId, entity, writtenIds);
   return {
     written: writtenIds.length,
-    skippedOlder: rows.length + stubs.length - writtenIds.length + unusable,
+    skippedOlder: rows + stubs.length - writtenIds.length + write.unusable,
     writtenIds,
   };
 }
@@ -165,9 +202,8 @@ async function writeRows(
   db: Kysely<Database>,
   realmId: string,
   entity: QboEntityType,
-  rows: MirrorRow[],
+  rowsJson: string,
 ): Promise<string[]> {
-  if (rows.length === 0) return [];
   const table = mirrorTable(entity);
   const columns = ['qbo_id', ...WRITTEN_COLUMNS, ...MAPPERS[entity].columns].map((c) => sql.ref(c));
   const updated = [...WRITTEN_COLUMNS, 'is_deleted', 'deleted_at', ...MAPPERS[entity].columns];
@@ -181,7 +217,7 @@ async function writeRows(
   const result = await sql<{ qbo_id: string }>`
     insert into ${sql.table(table)} (realm_id, ${sql.join(columns)}, is_deleted, deleted_at)
     select ${realmId}, ${sql.join(columns)}, false, null
-    from jsonb_populate_recordset(null::${sql.table(table)}, ${jsonbText(rows)}::jsonb)
+    from jsonb_populate_recordset(null::${sql.table(table)}, ${rowsJson}::jsonb)
     on conflict (realm_id, qbo_id) do update set ${set}
     where ${incomingIsNotOlder(table)}
     returning qbo_id`.execute(db);
