@@ -102,6 +102,46 @@ describe('giving up', () => {
   });
 });
 
+describe('reducing a page', () => {
+  it('a query keeps what its reduce makes of the page; a reduce that throws fails the call once, after logging it as answered', async () => {
+    let served = 0;
+    const qbo = http.createServer((_req, res) => {
+      served += 1;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"QueryResponse":{"Customer":[{"Id":"1"},{"Id":"2"}]},"time":"2026-01-01"}');
+    });
+    await new Promise<void>((r) => qbo.listen(0, '127.0.0.1', r));
+    const logged: RequestLogRecord[] = [];
+    const client = new QboApiClient({
+      requestLog: { write: async (r) => void logged.push(r) },
+      tokens: { getAccessToken: async () => 'access-token', invalidateAccessToken: async () => {} },
+      limiter: new MemoryRateLimiter(),
+      clock: systemClock,
+      logger: pino({ level: 'silent' }),
+      apiBaseUrl: `http://127.0.0.1:${(qbo.address() as AddressInfo).port}/v3/company`,
+      minorVersion: 75,
+    });
+    try {
+      const ids = await client.query('1', 'select * from Customer', (r) =>
+        (r.Customer as { Id: string }[]).map((c) => c.Id),
+      );
+      expect(ids).toEqual(['1', '2']);
+      const bug = new Error('mapper bug');
+      const failing = client.query('1', 'select * from Customer', () => {
+        throw bug;
+      });
+      await expect(failing).rejects.toBe(bug);
+      expect(served).toBe(2);
+      expect(logged.map((r) => [r.status, r.errorCode])).toEqual([
+        [200, null],
+        [200, null],
+      ]);
+    } finally {
+      await new Promise((r) => qbo.close(r));
+    }
+  });
+});
+
 describe('request-log hygiene', () => {
   it('logged paths lose credential-like query parameters but keep the query text', () => {
     expect(

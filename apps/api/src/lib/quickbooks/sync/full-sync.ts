@@ -191,17 +191,19 @@ export async function runFullPass(ctx: PassContext, run: QboSyncRun): Promise<vo
       const { pass, page } = task;
       let fetched: FetchedPage;
       try {
-        const response = await api.query(realmId, pageQuery(pass.entity, page * PAGE_SIZE + 1));
-        const objects = objectsOf(response, pass.entity);
+        // Mapped and serialised as soon as it is parsed, inside the client: only the page's
+        // bytes for the mirror outlive the call (see QboRequest.reduce).
+        const read = await api.query(realmId, pageQuery(pass.entity, page * PAGE_SIZE + 1), (r) => {
+          const objects = objectsOf(r, pass.entity);
+          return {
+            count: objects.length,
+            versions: ctx.compare ? objects.map((o) => ({ Id: o.Id, SyncToken: o.SyncToken })) : [],
+            write: prepareMirrorWrite(pass.entity, objects),
+          };
+        });
         // A full last page: objects were created since the count; read on.
-        if (page === pass.planned - 1 && objects.length === PAGE_SIZE) pass.planned += 1;
-        fetched = {
-          pass,
-          page,
-          count: objects.length,
-          versions: ctx.compare ? objects.map((o) => ({ Id: o.Id, SyncToken: o.SyncToken })) : [],
-          write: prepareMirrorWrite(pass.entity, objects),
-        };
+        if (page === pass.planned - 1 && read.count === PAGE_SIZE) pass.planned += 1;
+        fetched = { pass, page, ...read };
       } catch (err) {
         failure ??= err;
         await pageSettled(pass);
