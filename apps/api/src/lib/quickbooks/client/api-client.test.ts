@@ -8,6 +8,7 @@ import {
   DEFAULT_RETRY_POLICY,
   QboApiClient,
   backoffDelayMs,
+  type QboApiClientDeps,
   isSafeToRepeat,
   isTransient,
 } from './api-client.ts';
@@ -27,6 +28,20 @@ const throttled = new QboThrottledError({
   errors: [{ message: 'm', detail: 'd', code: '3001' }],
   intuitTid: null,
 });
+
+/** A client of the fake QBO listening on `server`, with `deps` over the defaults. */
+function clientOf(server: http.Server, deps: Partial<QboApiClientDeps>): QboApiClient {
+  return new QboApiClient({
+    requestLog: { write: async () => {} },
+    tokens: { getAccessToken: async () => 'access-token', invalidateAccessToken: async () => {} },
+    limiter: new MemoryRateLimiter(),
+    clock: systemClock,
+    logger: pino({ level: 'silent' }),
+    apiBaseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v3/company`,
+    minorVersion: 75,
+    ...deps,
+  });
+}
 
 describe('retry rules', () => {
   it('backoff uses full jitter under an exponentially growing, capped ceiling', () => {
@@ -70,7 +85,7 @@ describe('giving up', () => {
     const controller = new AbortController();
     const reason = new Error('the caller gave up');
     const logged: RequestLogRecord[] = [];
-    const client = new QboApiClient({
+    const client = clientOf(qbo, {
       requestLog: {
         write: async (r) => {
           logged.push(r);
@@ -78,12 +93,6 @@ describe('giving up', () => {
           setImmediate(() => controller.abort(reason));
         },
       },
-      tokens: { getAccessToken: async () => 'access-token', invalidateAccessToken: async () => {} },
-      limiter: new MemoryRateLimiter(),
-      clock: systemClock,
-      logger: pino({ level: 'silent' }),
-      apiBaseUrl: `http://127.0.0.1:${(qbo.address() as AddressInfo).port}/v3/company`,
-      minorVersion: 75,
       // An hour between attempts: only the abort can end this call within the test's time.
       retry: { baseDelayMs: HOUR_MS, maxDelayMs: HOUR_MS },
       random: () => 0.5,
@@ -112,15 +121,7 @@ describe('reducing a page', () => {
     });
     await new Promise<void>((r) => qbo.listen(0, '127.0.0.1', r));
     const logged: RequestLogRecord[] = [];
-    const client = new QboApiClient({
-      requestLog: { write: async (r) => void logged.push(r) },
-      tokens: { getAccessToken: async () => 'access-token', invalidateAccessToken: async () => {} },
-      limiter: new MemoryRateLimiter(),
-      clock: systemClock,
-      logger: pino({ level: 'silent' }),
-      apiBaseUrl: `http://127.0.0.1:${(qbo.address() as AddressInfo).port}/v3/company`,
-      minorVersion: 75,
-    });
+    const client = clientOf(qbo, { requestLog: { write: async (r) => void logged.push(r) } });
     try {
       const ids = await client.query('1', 'select * from Customer', (r) =>
         (r.Customer as { Id: string }[]).map((c) => c.Id),
