@@ -12,11 +12,13 @@
  *
  *   npm run bench:sync -- [--sizes 10000,100000,250000] [--latency 500,0]
  *                         [--db pglite,postgres] [--contenders node-quickbooks,engine]
- *                         [--seed 7] [--mix six|sandbox]
+ *                         [--seed 7] [--mix six|sandbox] [--cpu-prof DIR]
  *
  * `--mix six` (default) spreads each size over the six mirrored entities (Customer,
  * Invoice, Payment, Vendor, Item, Account); `--mix sandbox` seeds the sandbox's own split
  * for that total (`--entities N`, 12% of it Bills, which are not mirrored).
+ * `--cpu-prof DIR` writes a V8 CPU profile of each contender process (`node --cpu-prof`) and
+ * of the sandbox into DIR, to see where a run's time goes; it slows the runs a little.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { availableParallelism, cpus, loadavg } from 'node:os';
@@ -40,6 +42,7 @@ const { values } = parseArgs({
     contenders: { type: 'string', default: 'node-quickbooks,engine' },
     seed: { type: 'string', default: '7' },
     mix: { type: 'string', default: 'six' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const list = (s: string): string[] =>
@@ -53,6 +56,9 @@ const DATABASES = list(values.db) as DatabaseChoice[];
 const CONTENDERS = list(values.contenders) as ContenderName[];
 const SEED = /^\d+$/.test(values.seed) ? Number(values.seed) : values.seed;
 const MIX = values.mix;
+const PROFILE_ARGS = values['cpu-prof']
+  ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`]
+  : [];
 if (SIZES.some((n) => !Number.isInteger(n) || n < 1000))
   throw new Error('--sizes: integers ≥ 1000');
 if (LATENCIES.some((n) => !Number.isInteger(n) || n < 0)) throw new Error('--latency: ms ≥ 0');
@@ -112,7 +118,16 @@ interface Sandbox {
 function startSandbox(): Promise<Sandbox> {
   const child = spawn(
     process.execPath,
-    [SANDBOX_BIN, '--port', '0', '--realm-id', REALM, '--company-name', 'Sync Bench Co'],
+    [
+      ...PROFILE_ARGS,
+      SANDBOX_BIN,
+      '--port',
+      '0',
+      '--realm-id',
+      REALM,
+      '--company-name',
+      'Sync Bench Co',
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   return new Promise((resolve, reject) => {
@@ -157,7 +172,7 @@ interface Run {
 }
 
 function runContender(job: ContenderJob): Promise<ContenderResult> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CONTENDER_FILE], {
+  const child = spawn(process.execPath, [...PROFILE_ARGS, '--import', 'tsx', CONTENDER_FILE], {
     cwd: ROOT,
     stdio: ['pipe', 'pipe', 'inherit'],
   });

@@ -1,5 +1,6 @@
 import type { Company } from '../core/company.ts';
 import { SINGLETON_ENTITIES } from '../core/company.ts';
+import { storedJson } from '../core/json-text.ts';
 import {
   buildAccounts,
   buildCompanyInfo,
@@ -95,8 +96,13 @@ export function seedCompany(company: Company, input: SeedOptions): SeedResult {
   let lastDocNumber = '';
   for (const row of ctx.rows) {
     company.put(row.entity, row.data, row.updatedAt, null);
+    const stored = company.table(row.entity).get(row.data.Id)!;
     // put() takes one instant; the row was created earlier than its last balance change.
-    company.table(row.entity).get(row.data.Id)!.createdAt = row.createdAt;
+    stored.createdAt = row.createdAt;
+    // Serialised now rather than by the first query that pages through it: a client reading
+    // a large company otherwise waits on that work (and the collections of a heap holding the
+    // whole company that it sets off) inside the calls it times.
+    storedJson(stored.data);
     if (row.entity === 'Invoice') lastDocNumber = row.data.DocNumber as string;
   }
   // The next invoice created through the API continues the sequence (rec create/invoice: 1043).

@@ -8,6 +8,7 @@ import {
   DEFAULT_RETRY_POLICY,
   QboApiClient,
   backoffDelayMs,
+  type QboApiClientDeps,
   isSafeToRepeat,
   isTransient,
 } from './api-client.ts';
@@ -27,6 +28,20 @@ const throttled = new QboThrottledError({
   errors: [{ message: 'm', detail: 'd', code: '3001' }],
   intuitTid: null,
 });
+
+/** A client of the fake QBO listening on `server`, with `deps` over the defaults. */
+function clientOf(server: http.Server, deps: Partial<QboApiClientDeps>): QboApiClient {
+  return new QboApiClient({
+    requestLog: { write: async () => {} },
+    tokens: { getAccessToken: async () => 'access-token', invalidateAccessToken: async () => {} },
+    limiter: new MemoryRateLimiter(),
+    clock: systemClock,
+    logger: pino({ level: 'silent' }),
+    apiBaseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v3/company`,
+    minorVersion: 75,
+    ...deps,
+  });
+}
 
 describe('retry rules', () => {
   it('backoff uses full jitter under an exponentially growing, capped ceiling', () => {
@@ -70,7 +85,7 @@ describe('giving up', () => {
     const controller = new AbortController();
     const reason = new Error('the caller gave up');
     const logged: RequestLogRecord[] = [];
-    const client = new QboApiClient({
+    const client = clientOf(qbo, {
       requestLog: {
         write: async (r) => {
           logged.push(r);
@@ -78,12 +93,6 @@ describe('giving up', () => {
           setImmediate(() => controller.abort(reason));
         },
       },
-      tokens: { getAccessToken: async () => 'access-token', invalidateAccessToken: async () => {} },
-      limiter: new MemoryRateLimiter(),
-      clock: systemClock,
-      logger: pino({ level: 'silent' }),
-      apiBaseUrl: `http://127.0.0.1:${(qbo.address() as AddressInfo).port}/v3/company`,
-      minorVersion: 75,
       // An hour between attempts: only the abort can end this call within the test's time.
       retry: { baseDelayMs: HOUR_MS, maxDelayMs: HOUR_MS },
       random: () => 0.5,
@@ -96,6 +105,38 @@ describe('giving up', () => {
       });
       await expect(call).rejects.toBe(reason);
       expect(logged.map((r) => [r.attempt, r.status])).toEqual([[1, 503]]);
+    } finally {
+      await new Promise((r) => qbo.close(r));
+    }
+  });
+});
+
+describe('reducing a page', () => {
+  it('a query keeps what its reduce makes of the page; a reduce that throws fails the call once, after logging it as answered', async () => {
+    let served = 0;
+    const qbo = http.createServer((_req, res) => {
+      served += 1;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"QueryResponse":{"Customer":[{"Id":"1"},{"Id":"2"}]},"time":"2026-01-01"}');
+    });
+    await new Promise<void>((r) => qbo.listen(0, '127.0.0.1', r));
+    const logged: RequestLogRecord[] = [];
+    const client = clientOf(qbo, { requestLog: { write: async (r) => void logged.push(r) } });
+    try {
+      const ids = await client.query('1', 'select * from Customer', (r) =>
+        (r.Customer as { Id: string }[]).map((c) => c.Id),
+      );
+      expect(ids).toEqual(['1', '2']);
+      const bug = new Error('mapper bug');
+      const failing = client.query('1', 'select * from Customer', () => {
+        throw bug;
+      });
+      await expect(failing).rejects.toBe(bug);
+      expect(served).toBe(2);
+      expect(logged.map((r) => [r.status, r.errorCode])).toEqual([
+        [200, null],
+        [200, null],
+      ]);
     } finally {
       await new Promise((r) => qbo.close(r));
     }

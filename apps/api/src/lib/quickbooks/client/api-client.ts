@@ -40,6 +40,13 @@ export interface QboRequest {
   requestId?: string;
   /** A POST that only reads (POST /query): safe to repeat without a requestid. */
   readOnly?: boolean;
+  /**
+   * Applied to a successful body as soon as it is parsed, before the limiter slot is released
+   * and the call logged; the response carries what it returns. A caller that keeps only part
+   * of a large body (a 1,000-row page mapped for the mirror) lets the parsed objects die young
+   * instead of outliving those awaits. An error it throws surfaces after the call is logged.
+   */
+  reduce?: (body: unknown) => unknown;
   signal?: AbortSignal;
 }
 
@@ -203,24 +210,36 @@ export class QboApiClient {
     return entityOf(res.body, 'CompanyInfo');
   }
 
-  /** Runs a QBO query; returns the `QueryResponse` object. Long queries go by POST (read-only). */
-  async query<T = Record<string, unknown>>(realmId: string, q: string): Promise<T> {
+  /**
+   * Runs a QBO query; returns the `QueryResponse` object, or what `reduce` makes of it (see
+   * `QboRequest.reduce`). Long queries go by POST (read-only).
+   */
+  async query<T = Record<string, unknown>>(
+    realmId: string,
+    q: string,
+    reduce?: (queryResponse: Record<string, unknown>) => T,
+  ): Promise<T> {
+    const queryResponse = (body: unknown) =>
+      ((body as Record<string, unknown>).QueryResponse ?? {}) as Record<string, unknown>;
+    const shaped = reduce ? { reduce: (body: unknown) => reduce(queryResponse(body)) } : {};
     // URLs beyond a few KB are refused by proxies; QBO also accepts the query as a POST body.
     const res =
       q.length > 2000
-        ? await this.request<Record<string, unknown>>(realmId, {
+        ? await this.request<unknown>(realmId, {
             method: 'POST',
             path: '/query',
             body: q,
             contentType: 'application/text',
             readOnly: true,
+            ...shaped,
           })
-        : await this.request<Record<string, unknown>>(realmId, {
+        : await this.request<unknown>(realmId, {
             method: 'GET',
             path: '/query',
             query: { query: q },
+            ...shaped,
           });
-    return (res.body.QueryResponse ?? {}) as T;
+    return (reduce ? res.body : queryResponse(res.body)) as T;
   }
 
   /** GET /{entity}/{id} → the entity object. */
@@ -330,6 +349,7 @@ export class QboApiClient {
     let status: number | null = null;
     let intuitTid: string | null = null;
     let outcome: QboResponse<T> | QboError;
+    let reduceFailure: { err: unknown } | null = null;
     try {
       const timeout = AbortSignal.timeout(this.#d.timeoutMs ?? DEFAULT_TIMEOUT_MS);
       const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
@@ -345,6 +365,13 @@ export class QboApiClient {
         intuitTid = res.headers.get('intuit_tid') ?? res.headers.get('intuit-tid');
         const text = await res.text();
         outcome = classify<T>(res.status, text, res.headers.get('content-type'), intuitTid);
+        if (req.reduce && !(outcome instanceof QboError)) {
+          try {
+            outcome = { ...outcome, body: req.reduce(outcome.body) as T };
+          } catch (err) {
+            reduceFailure = { err };
+          }
+        }
       } catch (err) {
         if (req.signal?.aborted) throw err; // the caller gave up: not QBO's failure
         outcome = networkError(err, status !== null);
@@ -370,6 +397,7 @@ export class QboApiClient {
       createdAt: new Date(startedAt),
     });
     if (failed) throw failed;
+    if (reduceFailure) throw reduceFailure.err;
     return outcome as QboResponse<T>;
   }
 }

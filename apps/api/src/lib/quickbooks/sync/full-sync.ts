@@ -5,11 +5,13 @@
 //     paging without ORDERBY skips or repeats rows while data changes (qbo-facts, "Default
 //     query order is not Id"). Name lists are read with `Active IN (true,false)`, or QBO
 //     leaves out inactive objects.
-//   * Pages of every entity share one pool of workers, as many as QBO allows in flight; the
+//   * Pages of every entity share one pool of fetchers, as many as QBO allows in flight; the
 //     client's limiter paces them to the realm's 10/s and 500/min, so the pass runs as fast as
 //     QBO's limits allow and never draws a 429 of its own making.
-//   * Each page is written (one set-based upsert) as it arrives and then dropped: memory
-//     holds the pages in flight, never the company.
+//   * Fetching never waits for writing: each page is mapped and serialised as it arrives and
+//     queued (at most WRITE_QUEUE_PAGES) for PAGE_WRITERS writers, one set-based upsert per
+//     page, then dropped. Memory holds the pages in flight and the queue, never the company;
+//     while the queue is full, fetching pauses.
 //   * Progress is saved per page: a resumed run continues after the last page of the
 //     unbroken prefix it had written.
 //   * Deletions only after a complete pass of an entity: rows the pass did not write
@@ -33,7 +35,7 @@ import { touchCursor } from './cursors.ts';
 import { allObjectsFilter, mirrorTable } from './entities.ts';
 import { fetchByIds, missingIds, objectsOf } from './fetch.ts';
 import { advanceCursor, finishCursor, saveRunProgress, startCursor } from './runs.ts';
-import { upsertMirror } from './upsert.ts';
+import { prepareMirrorWrite, upsertMirror, writeMirror, type MirrorWrite } from './upsert.ts';
 
 export const PAGE_SIZE = 1_000;
 
@@ -178,43 +180,73 @@ export async function runFullPass(ctx: PassContext, run: QboSyncRun): Promise<vo
     );
   };
 
-  const worker = async () => {
+  // Fetching and writing are decoupled: fetchers keep QBO's pace (its 10/s and 10 in flight)
+  // and hand each page, mapped and serialised, to a short queue; a few writers drain it. A
+  // page's write therefore never holds back the next fetch, and memory stays bounded by the
+  // pages in flight plus the queue: fetchers wait while it is full.
+  const queue = new PageQueue<FetchedPage>(WRITE_QUEUE_PAGES);
+
+  const fetcher = async () => {
     for (let task = nextTask(); task; task = nextTask()) {
       const { pass, page } = task;
+      let fetched: FetchedPage;
       try {
-        const response = await api.query(realmId, pageQuery(pass.entity, page * PAGE_SIZE + 1));
-        const objects = objectsOf(response, pass.entity);
+        // Mapped and serialised as soon as it is parsed, inside the client: only the page's
+        // bytes for the mirror outlive the call (see QboRequest.reduce).
+        const read = await api.query(realmId, pageQuery(pass.entity, page * PAGE_SIZE + 1), (r) => {
+          const objects = objectsOf(r, pass.entity);
+          return {
+            count: objects.length,
+            versions: ctx.compare ? objects.map((o) => ({ Id: o.Id, SyncToken: o.SyncToken })) : [],
+            write: prepareMirrorWrite(pass.entity, objects),
+          };
+        });
+        // A full last page: objects were created since the count; read on.
+        if (page === pass.planned - 1 && read.count === PAGE_SIZE) pass.planned += 1;
+        fetched = { pass, page, ...read };
+      } catch (err) {
+        failure ??= err;
+        await pageSettled(pass);
+        continue;
+      }
+      if (!(await queue.put(fetched))) await pageSettled(pass);
+    }
+  };
+
+  const writer = async () => {
+    for (let item = await queue.take(); item; item = await queue.take()) {
+      const { pass, page, count } = item;
+      try {
+        if (failure) continue; // the run stops; what is written stays, the rest is redone
         if (ctx.compare) {
-          const d = await compareWithMirror(db, realmId, pass.entity, objects);
+          const d = await compareWithMirror(db, realmId, pass.entity, item.versions);
           pass.drift += d.differing;
           pass.mirrored += d.present;
         }
-        const r = await upsertMirror(db, realmId, pass.entity, objects, 'full');
+        const r = await writeMirror(db, realmId, item.write);
         pass.done.add(page);
-        pass.rows += objects.length;
+        pass.rows += count;
         pass.written += r.written;
-        // A full last page: objects were created since the count; read on.
-        if (page === pass.planned - 1 && objects.length === PAGE_SIZE) pass.planned += 1;
-        await saveRunProgress(db, run.id, pass.entity, pass.progress(false));
-        await advanceCursor(
-          db,
-          realmId,
-          pass.entity,
-          objects.length,
-          Math.max(pass.total, pass.rows),
-        );
+        await Promise.all([
+          saveRunProgress(db, run.id, pass.entity, pass.progress(false)),
+          advanceCursor(db, realmId, pass.entity, count, Math.max(pass.total, pass.rows)),
+        ]);
       } catch (err) {
         failure ??= err;
       } finally {
-        pass.inFlight -= 1;
+        await pageSettled(pass);
       }
-      if (!failure && pass.inFlight === 0 && pass.next >= pass.planned && !pass.finished) {
-        try {
-          await finishEntity(pass);
-        } catch (err) {
-          failure ??= err;
-        }
-      }
+    }
+  };
+
+  /** A page of `pass` is written or abandoned: the entity finishes after its last one. */
+  const pageSettled = async (pass: EntityPass) => {
+    pass.inFlight -= 1;
+    if (failure || pass.inFlight > 0 || pass.next < pass.planned || pass.finished) return;
+    try {
+      await finishEntity(pass);
+    } catch (err) {
+      failure ??= err;
     }
   };
 
@@ -222,11 +254,65 @@ export async function runFullPass(ctx: PassContext, run: QboSyncRun): Promise<vo
   for (const pass of passes) {
     if (pass.next >= pass.planned) await finishEntity(pass);
   }
-  const workers = Math.max(1, ctx.concurrency ?? QBO_MAX_IN_FLIGHT);
-  await Promise.all(Array.from({ length: workers }, worker));
+  const fetchers = Math.max(1, ctx.concurrency ?? QBO_MAX_IN_FLIGHT);
+  const writers = Array.from({ length: PAGE_WRITERS }, writer);
+  await Promise.all(Array.from({ length: fetchers }, fetcher));
+  queue.close();
+  await Promise.all(writers);
   if (failure)
     throw failure instanceof Error ? failure : new Error('full sync failed', { cause: failure });
   ctx.signal?.throwIfAborted();
+}
+
+/** Pages fetched and waiting for a writer, at most; fetching pauses while the queue is full. */
+export const WRITE_QUEUE_PAGES = 4;
+/** Pages written at once, each on a connection of its own. */
+export const PAGE_WRITERS = 2;
+
+interface FetchedPage {
+  pass: EntityPass;
+  page: number;
+  count: number;
+  /** Reconciliation: each object's Id and SyncToken, compared with the mirror before writing. */
+  versions: Record<string, unknown>[];
+  write: MirrorWrite;
+}
+
+/** A bounded queue between async producers and consumers. */
+class PageQueue<T> {
+  readonly #items: T[] = [];
+  readonly #space: (() => void)[] = [];
+  readonly #ready: (() => void)[] = [];
+  #closed = false;
+
+  constructor(readonly capacity: number) {}
+
+  /** Waits for room; false once the queue is closed (the item was not taken). */
+  async put(item: T): Promise<boolean> {
+    while (!this.#closed && this.#items.length >= this.capacity)
+      await new Promise<void>((resolve) => this.#space.push(resolve));
+    if (this.#closed) return false;
+    this.#items.push(item);
+    this.#ready.shift()?.();
+    return true;
+  }
+
+  /** The next item; null once the queue is closed and empty. */
+  async take(): Promise<T | null> {
+    while (this.#items.length === 0) {
+      if (this.#closed) return null;
+      await new Promise<void>((resolve) => this.#ready.push(resolve));
+    }
+    const item = this.#items.shift()!;
+    this.#space.shift()?.();
+    return item;
+  }
+
+  /** No more items: waiting producers are refused, consumers drain what is queued. */
+  close(): void {
+    this.#closed = true;
+    for (const wake of [...this.#space.splice(0), ...this.#ready.splice(0)]) wake();
+  }
 }
 
 /**
