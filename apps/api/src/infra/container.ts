@@ -427,7 +427,6 @@ export async function createContainer(
         invalidPerMinute: config.qbo.webhookInvalidPerMinute,
       },
     });
-    await scheduleKeepAlive(services.jobs);
     return {
       ...services,
       config,
@@ -520,7 +519,8 @@ export function startRequestLogPruning(o: {
 }
 
 /**
- * What a process that runs jobs starts: the consumers, the schedules, the runs a crash left
+ * What a process that runs jobs starts: the consumers, the schedules (keep-alive, the
+ * daily reconciliation, the webhook sweep), the runs a crash left
  * unfinished, a webhook sweep, and the periodic check that puts back what the queue loses
  * (lib/job-recovery.ts). Returns a stop function for the check (call it before `close`).
  */
@@ -529,6 +529,7 @@ export async function startJobProcessing(
   checkIntervalMs: number,
 ): Promise<() => Promise<void>> {
   await s.jobs.start();
+  await scheduleKeepAlive(s.jobs);
   await s.sync.startBackground(s.jobs);
   await s.webhooks.startSweeps(s.jobs);
   return s.recovery.start(checkIntervalMs);

@@ -341,4 +341,3 @@ const jobDefaults: JobsOptions = {
   removeOnComplete: true,
   removeOnFail: { count: KEEP_FAILED_JOBS },
 };
-

@@ -108,9 +108,15 @@ export class PushAll {
         .orderBy('id')
         .execute()
     ).map((r) => r.id);
+    // A run taken up again (its job handed back or lost) keeps its start and what it counted.
     await db
       .updateTable('qbo_writeback_runs')
-      .set({ status: 'running', started_at: new Date(), total: ids.length, error_message: null })
+      .set({
+        status: 'running',
+        started_at: sql<Date>`coalesce(started_at, now())`,
+        total: sql<number>`pushed + unchanged + failed + ${ids.length}`,
+        error_message: null,
+      })
       .where('id', '=', runId)
       .execute();
     log.info({ total: ids.length }, 'pushing campaign invoices');
