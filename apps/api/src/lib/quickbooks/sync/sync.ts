@@ -360,11 +360,15 @@ export function createSyncService(deps: SyncDeps): SyncService {
     },
 
     async queuedWork() {
-      return (await unfinishedRuns(db)).map((run) => ({
-        name: 'qbo.sync' as const,
-        key: syncJobKey(run.id),
-        enqueue: () => enqueueRun(run),
-      }));
+      const runs = await unfinishedRuns(db);
+      // Running without a job: carried out inline (fullSync() and the like), not by a queue.
+      return runs
+        .filter((run) => run.job_id !== null || run.status === 'queued')
+        .map((run) => ({
+          name: 'qbo.sync' as const,
+          key: syncJobKey(run.id),
+          enqueue: () => enqueueRun(run),
+        }));
     },
 
     status: (realmId) => readSyncStatus(db, realmId),
