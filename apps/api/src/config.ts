@@ -72,6 +72,11 @@ export interface AppConfig {
    * when set to true, so that API processes just enqueue and `npm run worker` does the work.
    */
   apiRunsJobs: boolean;
+  /**
+   * JOBS_CHECK_INTERVAL_MS: how often a process that runs jobs checks that the queue still
+   * holds the schedules and a job for each unfinished run (lib/job-recovery.ts).
+   */
+  jobsCheckIntervalMs: number;
   adminApiToken: string;
   tokenKeyring: TokenKeyring;
   /**
@@ -213,6 +218,7 @@ const plain = {
     .pipe(z.number().min(1, 'use 1-100').max(100, 'use 1-100'))
     .optional(),
   QBO_WEBHOOK_INVALID_PER_MINUTE: int(60, 0, 100_000, 'use 0-100000'),
+  JOBS_CHECK_INTERVAL_MS: int(30_000, 1_000, 3_600_000, 'use 1000-3600000 ms'),
   INTUIT_ENVIRONMENT: z
     .enum(['sandbox', 'production'], 'must be "sandbox" or "production"')
     .default('sandbox'),
@@ -387,6 +393,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     redisUrl: p.REDIS_URL ?? null,
     redisPrefix: `${p.REDIS_PREFIX ?? 'qbo-sync'}:`,
     apiRunsJobs: p.API_RUNS_JOBS === 'auto' ? !p.REDIS_URL : p.API_RUNS_JOBS === 'true',
+    jobsCheckIntervalMs: p.JOBS_CHECK_INTERVAL_MS,
     adminApiToken: adminApiToken!,
     tokenKeyring: tokenKeyring!,
     sandboxControlToken,

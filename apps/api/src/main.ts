@@ -27,6 +27,7 @@ import {
   createContainer,
   createLogger,
   forceExitAfter,
+  startJobProcessing,
   startRequestLogPruning,
   type Container,
 } from './infra/container.ts';
@@ -52,6 +53,7 @@ let sandbox: Sandbox | null = null;
 let container: Container | null = null;
 let app: FastifyInstance | null = null;
 let stopPruning: (() => Promise<void>) | null = null;
+let stopJobChecks: (() => Promise<void>) | null = null;
 
 // SIGTERM/SIGINT: stop taking requests (Fastify answers 503 to new ones while in-flight
 // requests finish), let a request-log pass in flight finish, close the pools, then the
@@ -68,6 +70,7 @@ async function shutdown(code: number): Promise<never> {
   forceExitAfter(SHUTDOWN_GRACE_MS, () => logger.error('shutdown timed out; exiting'));
   await app?.close().catch(() => {});
   await stopPruning?.();
+  await stopJobChecks?.();
   await container?.close().catch(() => {});
   // The sandbox writes its snapshot as its state changes; closing writes the last changes.
   await sandbox?.close().catch(() => {});
@@ -119,11 +122,10 @@ try {
   // Background jobs: in this process with the in-process queue (the embedded default); with
   // REDIS_URL the API only enqueues and `npm run worker` consumes and owns the schedules,
   // unless API_RUNS_JOBS=true. Starting them means: the daily reconciliation's schedule, runs
-  // a crash left unfinished, and a reconciliation missed while the process was down.
+  // a crash left unfinished, a reconciliation missed while the process was down, and the
+  // periodic check that puts back what a Redis that lost its data dropped.
   if (config.apiRunsJobs) {
-    await container.jobs.start();
-    await container.sync.startBackground(container.jobs);
-    await container.webhooks.startSweeps(container.jobs);
+    stopJobChecks = await startJobProcessing(container, config.jobsCheckIntervalMs);
   } else {
     logger.info(
       'jobs are enqueued to Redis for `npm run worker` (API_RUNS_JOBS=true runs them here too)',

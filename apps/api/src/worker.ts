@@ -1,8 +1,9 @@
 // Worker-only entry for the scaled mode (DATABASE_URL and REDIS_URL; several API processes
 // behind a load balancer, and one or more of these). It consumes the background jobs through
 // BullMQ — sync runs ('qbo.sync'), webhook processing ('qbo.webhook-process'), invoice push-all
-// ('qbo.invoice-push-all'), the daily reconciliation and keep-alive — and deletes qbo_request_log rows older than QBO_REQUEST_LOG_RETENTION_DAYS,
-// hourly. In the embedded default `npm start` does all of this in-process (PGlite allows one
+// ('qbo.invoice-push-all'), the daily reconciliation and keep-alive — checks every
+// JOBS_CHECK_INTERVAL_MS that Redis still holds them (lib/job-recovery.ts), and deletes
+// qbo_request_log rows older than QBO_REQUEST_LOG_RETENTION_DAYS, hourly. In the embedded default `npm start` does all of this in-process (PGlite allows one
 // process per data directory).
 import { loadConfigOrExit, type AppConfig } from './config.ts';
 import {
@@ -10,6 +11,7 @@ import {
   createContainer,
   createLogger,
   forceExitAfter,
+  startJobProcessing,
   startRequestLogPruning,
 } from './infra/container.ts';
 
@@ -43,11 +45,12 @@ const stop = startRequestLogPruning({
   retentionDays: config.qbo.requestLogRetentionDays,
   logger,
 });
-await container.jobs.start();
-await container.sync.startBackground(container.jobs);
-await container.webhooks.startSweeps(container.jobs);
+const stopJobChecks = await startJobProcessing(container, config.jobsCheckIntervalMs);
 logger.info(
-  { retentionDays: config.qbo.requestLogRetentionDays },
+  {
+    retentionDays: config.qbo.requestLogRetentionDays,
+    jobsCheckIntervalMs: config.jobsCheckIntervalMs,
+  },
   'worker started: background jobs, request-log pruning hourly',
 );
 
@@ -64,6 +67,7 @@ const shutdown = async (signal: string): Promise<void> => {
   logger.info({ signal }, 'worker stopping…');
   forceExitAfter(SHUTDOWN_GRACE_MS, () => logger.error('worker shutdown timed out; exiting'));
   await stop();
+  await stopJobChecks();
   // Jobs in flight get their grace period, then are handed back; pools close after them.
   await container
     .close()

@@ -90,11 +90,13 @@ export function jobsConformance(label: string, make: (prefix: string) => JobsPai
       expect(seen[0].n).toBe(1);
     });
 
-    it('a second enqueue with the same key joins the waiting job, and the key frees after it ran', async () => {
+    it('a second enqueue with the same key joins the waiting job; the key is known while its job waits or runs, and frees after it ran', async () => {
       const { a } = pair();
       const seen: any[] = [];
       worker(a, seen);
+      expect(await a.hasJob('work', 'realm-1:sync')).toBe(false);
       const first = await a.enqueue('work', { n: 1 }, { key: 'realm-1:sync' });
+      expect(await a.hasJob('work', 'realm-1:sync')).toBe(true);
       const second = await a.enqueue('work', { n: 2 }, { key: 'realm-1:sync' });
       expect(second).toEqual({ id: first.id, deduplicated: true });
       await a.start();
@@ -102,9 +104,12 @@ export function jobsConformance(label: string, make: (prefix: string) => JobsPai
       await pause(100);
       expect(seen.map((s) => s.n)).toEqual([1]);
       await until(async () => (await a.counts()).work?.active === 0);
-      const third = await a.enqueue('work', { n: 3 }, { key: 'realm-1:sync' });
+      expect(await a.hasJob('work', 'realm-1:sync')).toBe(false);
+      const third = await a.enqueue('work', { n: 3, ms: 300 }, { key: 'realm-1:sync' });
       expect(third.deduplicated).toBe(false);
       await until(() => seen.length === 2);
+      // Running counts as much as waiting.
+      expect(await a.hasJob('work', 'realm-1:sync')).toBe(true);
     });
 
     it('retries a failing job with backoff and counts its attempts', async () => {

@@ -21,6 +21,7 @@ import {
   LOG_REDACT_PATHS,
   appDepsOf,
   buildServices,
+  startJobProcessing,
   type Services,
 } from '../src/infra/container.ts';
 import { closeRedis, createRedis } from '../src/infra/redis.ts';
@@ -72,6 +73,8 @@ export interface TestService {
   fetch(path: string, init?: RequestInit & { browser?: Browser }): Promise<Response>;
   /** fetch + JSON with the admin bearer token. */
   admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  /** The start of every Redis key this service writes (REDIS_PREFIX + ':'). */
+  redisPrefix: string;
   /** Every secret the sandbox issued or this service holds, for leak checks. */
   secrets(): string[];
   close(): Promise<void>;
@@ -85,6 +88,11 @@ export interface TestServiceOptions {
    * worker in-process (BullMQ when REDIS_URL is set), as `npm start` does.
    */
   webhooks?: { format: 'legacy' | 'cloudevents'; coalesceMs?: number };
+  /**
+   * Start the background work as a worker process does (schedules, unfinished runs, the
+   * periodic queue check every `checkIntervalMs`); `jobLockMs` shortens BullMQ's job locks.
+   */
+  jobProcessing?: { checkIntervalMs: number; jobLockMs?: number };
 }
 
 export async function startTestService(
@@ -121,6 +129,7 @@ export async function startTestService(
     ? createRedis(process.env.REDIS_URL, { purpose: 'bullmq' })
     : null;
   const clock = new TestClock();
+  const redisPrefix = `qbo-sync-test:${randomBytes(6).toString('hex')}:`;
   const services = buildServices({
     db,
     intuit,
@@ -131,7 +140,8 @@ export async function startTestService(
     redis,
     bullmqRedis,
     clock,
-    redisPrefix: `qbo-sync-test:${randomBytes(6).toString('hex')}:`,
+    redisPrefix,
+    ...(opts.jobProcessing?.jobLockMs ? { jobLockMs: opts.jobProcessing.jobLockMs } : {}),
     // Retries happen at once: the tests count attempts, not wall-clock backoff.
     apiClient: { sleep: async () => {} },
     // Without `opts.webhooks`, stored deliveries stay pending for the test to look at.
@@ -144,14 +154,19 @@ export async function startTestService(
     ...(opts.trustProxy !== undefined ? { trustProxy: opts.trustProxy } : {}),
   });
   await app.listen({ port, host: '127.0.0.1' });
-  // Background jobs run in the test process, as `npm start` runs them (BullMQ with REDIS_URL).
-  await services.jobs.start();
   if (opts.webhooks) {
     sandbox.updateApp(registered.clientId, {
       webhookUrl: `${url}/api/quickbooks/webhook`,
       webhookFormat: opts.webhooks.format,
     });
-    await services.webhooks.startSweeps(services.jobs);
+  }
+  // Background jobs run in the test process, as `npm start` runs them (BullMQ with REDIS_URL).
+  let stopJobChecks: (() => Promise<void>) | null = null;
+  if (opts.jobProcessing) {
+    stopJobChecks = await startJobProcessing(services, opts.jobProcessing.checkIntervalMs);
+  } else {
+    await services.jobs.start();
+    if (opts.webhooks) await services.webhooks.startSweeps(services.jobs);
   }
 
   const doFetch = async (path: string, init: RequestInit & { browser?: Browser } = {}) => {
@@ -183,6 +198,7 @@ export async function startTestService(
     sandbox,
     clientId: registered.clientId,
     adminToken,
+    redisPrefix,
     bodies,
     logs,
     fetch: doFetch,
@@ -212,6 +228,7 @@ export async function startTestService(
     },
     close: async () => {
       await app.close();
+      await stopJobChecks?.();
       await services.jobs.close(1_000);
       if (bullmqRedis) await closeRedis(bullmqRedis);
       if (redis) await closeRedis(redis);

@@ -24,6 +24,7 @@ import {
 import { DbRequestLogSink, pruneExpiredRequestLog } from '../lib/quickbooks/client/request-log.ts';
 import type { MeteringPolicy } from '../lib/quickbooks/client/metering.ts';
 import type { JobWorker } from '../lib/jobs.ts';
+import { JobRecovery } from '../lib/job-recovery.ts';
 import type { QboJobs } from '../lib/quickbooks/jobs.ts';
 import { alertsOfEveryRealm } from '../lib/quickbooks/metrics.ts';
 import { createSyncService, type SyncService } from '../lib/quickbooks/sync/sync.ts';
@@ -157,6 +158,8 @@ export interface ServiceOptions {
   /** Overrides for the QBO client (tests shorten backoff sleeps). */
   apiClient?: Partial<Pick<QboApiClientDeps, 'sleep' | 'maxAttempts' | 'timeoutMs' | 'retry'>>;
   webhooks?: { coalesceMs?: number; invalidPerMinute?: number };
+  /** BullMQ: how long a running job's lock lasts without renewal (tests shorten it). */
+  jobLockMs?: number;
 }
 
 let mirrorListenerRegistered = false;
@@ -178,6 +181,8 @@ export interface Services {
   scopes: string[];
   /** Background jobs: handlers are registered here; entry points call `start()`. */
   jobs: JobWorker<QboJobs>;
+  /** The periodic check that puts back jobs and schedules the queue lost; entry points start it. */
+  recovery: JobRecovery<QboJobs>;
   sync: SyncService;
   readiness: ReadinessCheck;
   prometheus: QboPrometheus;
@@ -236,6 +241,7 @@ export function buildServices(o: ServiceOptions): Services {
     lock,
     clock,
     prefix: `${prefix}jobs`,
+    ...(o.jobLockMs ? { lockDurationMs: o.jobLockMs } : {}),
     onError: (err, job) => log.warn({ err, jobId: job.id, job: job.name }, 'job run failed'),
   });
   const sync = createSyncService({
@@ -305,6 +311,17 @@ export function buildServices(o: ServiceOptions): Services {
     attempts: 3,
     onGiveUp: (data, err) => pushAll.giveUp(data, err),
   });
+  const recovery = new JobRecovery<QboJobs>({
+    worker: jobs,
+    sources: [() => sync.queuedWork(), () => pushAll.queuedWork()],
+    // Whatever else the queue held is gone too: a sweep takes the webhook events still due,
+    // and a daily reconciliation whose fire time passed meanwhile runs now.
+    onQueueLost: async () => {
+      webhooks.wake('sweep', 0);
+      await sync.catchUpReconcile(jobs);
+    },
+    logger: log.child({ component: 'job-recovery' }),
+  });
   // Payments and voids seen by sync or webhooks reach the campaign invoices. The listener
   // gets the database of each write, so one registration serves every service set.
   if (!mirrorListenerRegistered) {
@@ -327,6 +344,7 @@ export function buildServices(o: ServiceOptions): Services {
     intuit: o.intuit,
     scopes,
     jobs,
+    recovery,
     sync,
     readiness: createReadinessCheck({ db: o.db, redis }),
     prometheus,
@@ -409,7 +427,6 @@ export async function createContainer(
         invalidPerMinute: config.qbo.webhookInvalidPerMinute,
       },
     });
-    await scheduleKeepAlive(services.jobs);
     return {
       ...services,
       config,
@@ -499,6 +516,23 @@ export function startRequestLogPruning(o: {
     clearInterval(timer);
     await running;
   };
+}
+
+/**
+ * What a process that runs jobs starts: the consumers, the schedules (keep-alive, the
+ * daily reconciliation, the webhook sweep), the runs a crash left
+ * unfinished, a webhook sweep, and the periodic check that puts back what the queue loses
+ * (lib/job-recovery.ts). Returns a stop function for the check (call it before `close`).
+ */
+export async function startJobProcessing(
+  s: Pick<Services, 'jobs' | 'sync' | 'webhooks' | 'recovery'>,
+  checkIntervalMs: number,
+): Promise<() => Promise<void>> {
+  await s.jobs.start();
+  await scheduleKeepAlive(s.jobs);
+  await s.sync.startBackground(s.jobs);
+  await s.webhooks.startSweeps(s.jobs);
+  return s.recovery.start(checkIntervalMs);
 }
 
 /** How long a shutdown may take before the process exits anyway (code 1). */

@@ -9,6 +9,12 @@
 // good (UnrecoverableError). A job whose group (realm) is busy elsewhere is delayed the same
 // way without using an attempt. A worker killed mid-job loses nothing: BullMQ's stalled-job
 // check hands the job to another worker once its lock lapses (`lockDurationMs`).
+//
+// When Redis loses its data (a restart without persistence, a failover) the queues, the
+// schedulers and the locks of running jobs are gone. A running job notices at its next lock
+// renewal and is aborted rather than left to finish beside a second copy; the schedulers
+// this process registered are kept here so `restoreSchedules` can put them back; and
+// `hasJob` counts a job running here even when Redis no longer knows it.
 import { randomUUID } from 'node:crypto';
 import {
   DelayedError,
@@ -69,6 +75,12 @@ export class BullJobs<M extends JobMap> implements JobWorker<M> {
     { handler: JobHandler<unknown>; options: HandlerOptions<unknown> }
   >();
   readonly #workers: Worker[] = [];
+  /** What `schedule` registered, to register again if Redis loses it. */
+  readonly #schedules = new Map<string, { name: string; cron: string; data: unknown }>();
+  /** Deduplication keys of the jobs running in this process (how many of each). */
+  readonly #runningKeys = new Map<string, number>();
+  /** Running jobs whose lock renewal failed: aborted, and not handed back. */
+  readonly #lost = new Set<string>();
   #closed = false;
 
   constructor(options: BullJobsOptions) {
@@ -141,19 +153,44 @@ export class BullJobs<M extends JobMap> implements JobWorker<M> {
     return out;
   }
 
+  async hasJob<N extends keyof M & string>(name: N, key: string): Promise<boolean> {
+    if (this.#runningKeys.has(key)) return true;
+    // Simple-mode deduplication keeps the key until the job completes or fails for good.
+    return (await this.#queue(name).getDeduplicationJobId(key)) !== null;
+  }
+
   async schedule<N extends keyof M & string>(
     name: N,
     schedule: { id: string; cron: string },
     data: M[N],
   ): Promise<void> {
     assertCron(schedule.cron);
-    const envelope: Envelope = { d: data, a: 1 };
+    const entry = { name, cron: schedule.cron, data };
+    await this.#upsertScheduler(schedule.id, entry);
+    this.#schedules.set(schedule.id, entry);
+  }
+
+  async restoreSchedules(): Promise<string[]> {
+    const restored: string[] = [];
+    for (const [id, entry] of this.#schedules) {
+      if (await this.#queue(entry.name).getJobScheduler(id)) continue;
+      await this.#upsertScheduler(id, entry);
+      restored.push(id);
+    }
+    return restored;
+  }
+
+  async #upsertScheduler(
+    id: string,
+    entry: { name: string; cron: string; data: unknown },
+  ): Promise<void> {
+    const envelope: Envelope = { d: entry.data, a: 1 };
     // A job scheduler is one Redis record per id: every worker upserting it leaves one entry,
     // and each fire time produces one job whichever worker takes it.
-    await this.#queue(name).upsertJobScheduler(
-      schedule.id,
-      { pattern: schedule.cron, tz: 'UTC' },
-      { name, data: envelope, opts: jobDefaults },
+    await this.#queue(entry.name).upsertJobScheduler(
+      id,
+      { pattern: entry.cron, tz: 'UTC' },
+      { name: entry.name, data: envelope, opts: jobDefaults },
     );
   }
 
@@ -182,7 +219,15 @@ export class BullJobs<M extends JobMap> implements JobWorker<M> {
           autorun: true,
         },
       );
+      // BullMQ reports each failed renewal here too ("could not renew lock for job …").
       worker.on('error', (err) => this.#o.onError?.(err, { id: '', name }));
+      // The lock is gone: Redis lost it, or the job was declared stalled and may run elsewhere.
+      worker.on('lockRenewalFailed', (ids: string[]) => {
+        for (const id of ids) {
+          this.#lost.add(id);
+          worker.cancelJob(id, 'the job lost its lock in Redis');
+        }
+      });
       this.#workers.push(worker);
     }
     await Promise.all(this.#workers.map((w) => w.waitUntilReady()));
@@ -203,6 +248,28 @@ export class BullJobs<M extends JobMap> implements JobWorker<M> {
       maxAttempts,
       signal: signal ?? new AbortController().signal,
     };
+    const key = job.opts.deduplication?.id ?? null;
+    if (key) this.#runningKeys.set(key, (this.#runningKeys.get(key) ?? 0) + 1);
+    try {
+      await this.#run(job, token, env, ctx, reg);
+    } finally {
+      if (key) {
+        const n = (this.#runningKeys.get(key) ?? 1) - 1;
+        if (n > 0) this.#runningKeys.set(key, n);
+        else this.#runningKeys.delete(key);
+      }
+      this.#lost.delete(ctx.id);
+    }
+  }
+
+  async #run(
+    job: Job,
+    token: string | undefined,
+    env: Envelope,
+    ctx: JobContext,
+    reg: { handler: JobHandler<unknown>; options: HandlerOptions<unknown> },
+  ): Promise<void> {
+    const maxAttempts = ctx.maxAttempts;
     const group = reg.options.groupOf?.(env.d) ?? null;
     let lease: LockLease | null = null;
     if (group) {
@@ -225,6 +292,8 @@ export class BullJobs<M extends JobMap> implements JobWorker<M> {
     try {
       await reg.handler(env.d, ctx);
     } catch (err) {
+      // Lost: nothing in Redis to hand back; the database still says the work is unfinished.
+      if (this.#lost.has(ctx.id)) throw new Error('the job lost its lock in Redis: stopped');
       if (ctx.signal.aborted) {
         // Shutting down: hand the job back untouched for the next worker.
         await job.moveToDelayed(Date.now(), token);

@@ -127,6 +127,15 @@ export class MemoryJobs<M extends JobMap> implements JobWorker<M> {
     return out;
   }
 
+  async hasJob<N extends keyof M & string>(_name: N, key: string): Promise<boolean> {
+    return this.#keys.has(key);
+  }
+
+  /** Schedules are this process's timers: the queue cannot lose them while it runs. */
+  async restoreSchedules(): Promise<string[]> {
+    return [];
+  }
+
   async schedule<N extends keyof M & string>(
     name: N,
     schedule: { id: string; cron: string },

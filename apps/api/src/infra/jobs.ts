@@ -12,6 +12,8 @@ export interface JobsOptions {
   lock: Lock;
   clock?: Clock;
   prefix?: string;
+  /** BullMQ only: how long a running job's lock lasts without renewal. */
+  lockDurationMs?: number;
   onError?: (err: unknown, job: { id: string; name: string }) => void;
 }
 
@@ -21,6 +23,7 @@ export function createJobs<M extends JobMap>(o: JobsOptions): JobWorker<M> {
       connection: o.bullmqConnection,
       lock: o.lock,
       ...(o.prefix ? { prefix: o.prefix } : {}),
+      ...(o.lockDurationMs ? { lockDurationMs: o.lockDurationMs } : {}),
       ...(o.onError ? { onError: o.onError } : {}),
     });
   }

@@ -19,6 +19,12 @@
 //     schedulers; one timer in-process). Schedules are UTC.
 //   * `close` stops taking work, lets running jobs finish for `graceMs`, then aborts their
 //     signals; an aborted job is handed back (retried later), not lost.
+//   * A running job whose lease in the queue is lost (Redis lost its data, or the job was
+//     declared stalled and handed to another worker) has its signal aborted: it may be
+//     running elsewhere by now, and work for one realm never runs in two places at once.
+//   * A queue can lose what it holds (a Redis restarted without persistence, a failover):
+//     `restoreSchedules` and `hasJob` let a process notice and put back what the database
+//     says is unfinished (lib/job-recovery.ts).
 import { CronExpressionParser } from 'cron-parser';
 
 /** What a handler gets besides its payload. */
@@ -75,6 +81,11 @@ export interface JobQueue<M extends JobMap> {
   ): Promise<EnqueueResult>;
   /** Jobs per name and state, for /metrics and /readyz. */
   counts(): Promise<Record<string, QueueCounts>>;
+  /**
+   * Whether a job enqueued with `key` still waits, is delayed or runs: in the queue, or in
+   * this process (a job running here counts even when the queue has lost it).
+   */
+  hasJob<N extends keyof M & string>(name: N, key: string): Promise<boolean>;
 }
 
 /** The side that does work (the worker, or `npm start` in the embedded default). */
@@ -92,6 +103,11 @@ export interface JobWorker<M extends JobMap> extends JobQueue<M> {
   ): Promise<void>;
   /** The registered schedules and their next fire time (ms). */
   scheduled(): Promise<ScheduledEntry[]>;
+  /**
+   * Registers again each schedule this process registered that the queue no longer has
+   * (its Redis lost its data). Returns the ids put back; none in the normal case.
+   */
+  restoreSchedules(): Promise<string[]>;
   /** Starts consuming the names registered with `handle`. */
   start(): Promise<void>;
   /** Stops taking work; running jobs get `graceMs` (default 10 s), then their signals abort. */

@@ -2,8 +2,9 @@
 // status the admin page polls. Rules, and why:
 //   * A run is a qbo_sync_runs row written before its job is enqueued; the job carries only
 //     its id. The database, not the queue, is the record of what is left to do: runs still
-//     queued or running at start-up are enqueued again (`resumeUnfinished`), and a resumed
-//     full pass continues after the pages it had written (full-sync.ts).
+//     queued or running at start-up are enqueued again (`resumeUnfinished`), so are those
+//     whose job the queue lost while the process ran (`queuedWork`, lib/job-recovery.ts),
+//     and a resumed full pass continues after the pages it had written (full-sync.ts).
 //   * One run per realm and kind at a time: a request whose entities an unfinished run
 //     already covers gets that run's job id. Jobs of one realm never overlap (`groupOf`),
 //     in this process or any other, so a full sync and a CDC run do not race for a realm.
@@ -22,6 +23,7 @@ import {
   type JobQueue,
   type JobWorker,
 } from '../../jobs.ts';
+import type { QueuedWork } from '../../job-recovery.ts';
 import type { QboApiClient } from '../client/api-client.ts';
 import { QboError } from '../client/errors.ts';
 import { QuickBooksError } from '../errors.ts';
@@ -70,6 +72,9 @@ export interface SyncDeps {
 
 export const DEFAULT_RECONCILE_CRON = '0 3 * * *';
 
+/** One job per run: the deduplication key of the run's job. */
+const syncJobKey = (runId: string) => `qbo.sync:${runId}`;
+
 export interface SyncRequestResult {
   jobId: string;
   runId: string;
@@ -102,6 +107,13 @@ export interface SyncService {
   runRun(runId: string, signal?: AbortSignal): Promise<void>;
   /** Enqueues every run left queued or running (start-up). Returns their ids. */
   resumeUnfinished(): Promise<string[]>;
+  /** Every run left queued or running, and how to enqueue its job again (lib/job-recovery.ts). */
+  queuedWork(): Promise<QueuedWork<QboJobs>[]>;
+  /**
+   * Enqueues the daily reconciliation when its last fire time passed without one (no process
+   * ran, or the queue lost the schedule over it).
+   */
+  catchUpReconcile(queue: JobQueue<QboJobs>): Promise<void>;
   /** Per realm and entity, from the database only. */
   status(realmId?: string): Promise<RealmSyncStatus[]>;
   /** Registers the 'qbo.sync' and 'qbo.daily-reconcile' consumers on a worker. */
@@ -289,7 +301,7 @@ export function createSyncService(deps: SyncDeps): SyncService {
     const job = await deps.jobs.enqueue(
       'qbo.sync',
       { runId: run.id, realmId: run.realm_id },
-      { key: `qbo.sync:${run.id}` },
+      { key: syncJobKey(run.id) },
     );
     if (job.id !== run.job_id) await setRunJob(db, run.id, job.id);
     return job.id;
@@ -347,6 +359,18 @@ export function createSyncService(deps: SyncDeps): SyncService {
       return runs.map((r) => r.id);
     },
 
+    async queuedWork() {
+      const runs = await unfinishedRuns(db);
+      // Running without a job: carried out inline (fullSync() and the like), not by a queue.
+      return runs
+        .filter((run) => run.job_id !== null || run.status === 'queued')
+        .map((run) => ({
+          name: 'qbo.sync' as const,
+          key: syncJobKey(run.id),
+          enqueue: () => enqueueRun(run),
+        }));
+    },
+
     status: (realmId) => readSyncStatus(db, realmId),
 
     async reconcileDue() {
@@ -367,17 +391,17 @@ export function createSyncService(deps: SyncDeps): SyncService {
     async startBackground(worker) {
       await worker.schedule('qbo.daily-reconcile', { id: 'qbo.daily-reconcile', cron }, {});
       await service.resumeUnfinished();
-      // A fire time passed while no process ran: catch up once now.
-      if (
-        (await realmsDueForReconcile(db, new Date(previousCronTime(cron, deps.clock.now()))))
-          .length > 0
-      ) {
-        await worker.enqueue(
-          'qbo.daily-reconcile',
-          {},
-          { key: `qbo.daily-reconcile:catch-up:${previousCronTime(cron, deps.clock.now())}` },
-        );
-      }
+      await service.catchUpReconcile(worker);
+    },
+
+    async catchUpReconcile(queue) {
+      const lastFire = previousCronTime(cron, deps.clock.now());
+      if ((await realmsDueForReconcile(db, new Date(lastFire))).length === 0) return;
+      await queue.enqueue(
+        'qbo.daily-reconcile',
+        {},
+        { key: `qbo.daily-reconcile:catch-up:${lastFire}` },
+      );
     },
 
     register(worker) {

@@ -2,12 +2,14 @@
 // push, pushed within the realm's limits (the API client's limiter holds every call to
 // 10/s, 500/min, 10 in flight), with its progress and summary in qbo_writeback_runs. The
 // database is the record: a run cut short (crash, shutdown) leaves the rest `pending`, and
-// the next run takes them. One bad invoice never stops the others: each push ends in
+// the next run takes them, and a run whose job the queue lost is enqueued again
+// (`queuedWork`, lib/job-recovery.ts). One bad invoice never stops the others: each push ends in
 // `synced` or `error` with its reason, and the run counts it.
 import { sql, type Kysely } from 'kysely';
 import type pino from 'pino';
 import { toJson, type Database, type QboWritebackRun } from '../../../db/schema.ts';
 import type { JobContext, JobQueue } from '../../jobs.ts';
+import type { QueuedWork } from '../../job-recovery.ts';
 import type { Writeback } from './writeback.ts';
 
 export const PUSH_ALL_JOB = 'qbo.invoice-push-all';
@@ -26,6 +28,8 @@ export interface PushAllDeps {
 }
 
 const MAX_FAILURES_KEPT = 100;
+/** One push-all job per realm at a time. */
+const pushAllJobKey = (realmId: string) => `push-all:${realmId}`;
 /** Rows a run does not touch: invoices the application itself withdrew. */
 export const NOT_PUSHED = ['void', 'cancelled'] as const;
 
@@ -54,12 +58,33 @@ export class PushAll {
         .executeTakeFirstOrThrow());
     // Enqueued again for an unfinished run too: the queue may have lost it (the database,
     // not the queue, is the record); the key makes this a no-op while it waits or runs.
-    await this.#d.jobs.enqueue(
-      PUSH_ALL_JOB,
-      { realmId, runId: run.id },
-      { key: `push-all:${realmId}` },
-    );
+    await this.#enqueue(run);
     return { run, deduplicated: unfinished !== undefined };
+  }
+
+  /** The newest unfinished run of each realm, and how to enqueue its job again. */
+  async queuedWork(): Promise<QueuedWork<WritebackJobs>[]> {
+    const runs = await this.#d.db
+      .selectFrom('qbo_writeback_runs')
+      .selectAll()
+      .where('status', 'in', ['queued', 'running'])
+      .orderBy('created_at', 'desc')
+      .execute();
+    const newest = new Map<string, QboWritebackRun>();
+    for (const run of runs) if (!newest.has(run.realm_id)) newest.set(run.realm_id, run);
+    return [...newest.values()].map((run) => ({
+      name: PUSH_ALL_JOB,
+      key: pushAllJobKey(run.realm_id),
+      enqueue: () => this.#enqueue(run),
+    }));
+  }
+
+  #enqueue(run: QboWritebackRun) {
+    return this.#d.jobs.enqueue(
+      PUSH_ALL_JOB,
+      { realmId: run.realm_id, runId: run.id },
+      { key: pushAllJobKey(run.realm_id) },
+    );
   }
 
   /** The job handler. */
@@ -83,9 +108,15 @@ export class PushAll {
         .orderBy('id')
         .execute()
     ).map((r) => r.id);
+    // A run taken up again (its job handed back or lost) keeps its start and what it counted.
     await db
       .updateTable('qbo_writeback_runs')
-      .set({ status: 'running', started_at: new Date(), total: ids.length, error_message: null })
+      .set({
+        status: 'running',
+        started_at: sql<Date>`coalesce(started_at, now())`,
+        total: sql<number>`pushed + unchanged + failed + ${ids.length}`,
+        error_message: null,
+      })
       .where('id', '=', runId)
       .execute();
     log.info({ total: ids.length }, 'pushing campaign invoices');
