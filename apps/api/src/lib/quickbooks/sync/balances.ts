@@ -7,14 +7,19 @@
 // new balance is accepted by the upsert (it only refuses older versions).
 import { sql, type Kysely } from 'kysely';
 import type { Database, QboEntityType } from '../../../db/schema.ts';
-import type { QboApiClient } from '../client/api-client.ts';
-import { fetchByIds } from './fetch.ts';
 import { upsertMirror, type UpsertSource } from './upsert.ts';
 
-/** Re-reads the customers of these invoices or payments; returns how many were written. */
+/** Reads Customers by Id from QBO (`Id IN (…)`, inactive ones included): sync/fetch.ts. */
+export type FetchCustomers = (ids: readonly string[]) => Promise<Record<string, unknown>[]>;
+
+/**
+ * Re-reads the customers of these invoices or payments, which must already be in the mirror;
+ * returns how many customers were written. Every path that applies invoice or payment changes
+ * calls it (CDC, webhooks), or those customers keep the balance they had.
+ */
 export async function refreshCustomerBalances(
   db: Kysely<Database>,
-  api: QboApiClient,
+  fetchCustomers: FetchCustomers,
   realmId: string,
   entity: QboEntityType,
   qboIds: readonly string[],
@@ -34,11 +39,6 @@ export async function refreshCustomerBalances(
     )
     select qbo_id from chain`.execute(db);
   if (rows.length === 0) return 0;
-  const customers = await fetchByIds(
-    api,
-    realmId,
-    'Customer',
-    rows.map((r) => r.qbo_id),
-  );
+  const customers = await fetchCustomers(rows.map((r) => r.qbo_id));
   return (await upsertMirror(db, realmId, 'Customer', customers, source)).written;
 }

@@ -23,7 +23,7 @@ import { lastUpdatedOf, type QboCdcBody } from '../types.ts';
 import { refreshCustomerBalances } from './balances.ts';
 import { touchCursor } from './cursors.ts';
 import { allObjectsFilter } from './entities.ts';
-import { objectsOf } from './fetch.ts';
+import { fetchByIds, objectsOf } from './fetch.ts';
 import { upsertMirror } from './upsert.ts';
 
 /** QBO's CDC look-back (docs change-data-capture). */
@@ -134,7 +134,14 @@ export async function runCdc(
 
   // Balances QBO changed on customers without versioning them (balances.ts).
   for (const [entity, ids] of transactions) {
-    await refreshCustomerBalances(ctx.db, ctx.api, realmId, entity, [...ids], 'cdc');
+    await refreshCustomerBalances(
+      ctx.db,
+      (customerIds) => fetchByIds(ctx.api, realmId, 'Customer', customerIds),
+      realmId,
+      entity,
+      [...ids],
+      'cdc',
+    );
   }
   for (const entity of entities) await touchCursor(ctx.db, realmId, entity, 'last_cdc_at', sentAt);
   return result;

@@ -32,6 +32,7 @@ import { QuickBooksError } from '../errors.ts';
 import type { Clock } from '../ports.ts';
 import { NAME_LIST_ENTITIES } from '../sync/entities.ts';
 import { touchCursor } from '../sync/cursors.ts';
+import { refreshCustomerBalances } from '../sync/balances.ts';
 import { markMerged, upsertMirror } from '../sync/upsert.ts';
 import { parseDelivery, type EntityChange } from './payload.ts';
 import {
@@ -336,10 +337,23 @@ export class WebhookProcessor {
     }
 
     const applied = new Map<QboEntityType, Set<string>>();
+    // Invoices and payments change their customers' balances without a Customer notification
+    // (sync/balances.ts): the customers of those written are read again, in one `Id IN`.
+    const transactions: { entity: QboEntityType; ids: string[] }[] = [];
     for (const [entity, objects] of found) {
-      if (objects.size) await upsertMirror(db, realmId, entity, [...objects.values()], 'webhook');
+      if (objects.size) {
+        const r = await upsertMirror(db, realmId, entity, [...objects.values()], 'webhook');
+        if (r.writtenIds.length) transactions.push({ entity, ids: r.writtenIds });
+      }
       await touchCursor(db, realmId, entity, 'last_webhook_at', now);
       applied.set(entity, new Set([...wanted.get(entity)!].filter((id) => objects.has(id))));
+    }
+    const fetchCustomers = async (ids: readonly string[]) => {
+      calls += Math.max(1, Math.ceil(ids.length / 1000));
+      return qbo.fetchByIds(realmId, 'Customer', ids);
+    };
+    for (const t of transactions) {
+      await refreshCustomerBalances(db, fetchCustomers, realmId, t.entity, t.ids, 'webhook');
     }
     for (const entity of NAME_LIST_ENTITIES) {
       const of = merges.filter((m) => m.entity === entity);

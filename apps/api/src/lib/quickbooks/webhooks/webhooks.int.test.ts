@@ -243,6 +243,56 @@ for (const format of ['legacy', 'cloudevents'] as const satisfies readonly Forma
         }
       });
 
+      it('an invoice or payment notified by webhook brings its customer’s new balance, which QBO does not notify', async () => {
+        const realmId = addCompany(sandbox).realmId;
+        await connectRealm(svc, realmId);
+        const customer = await change(sandbox, realmId, 'Customer', { DisplayName: name('Owes') });
+        const account = await change(sandbox, realmId, 'Account', {
+          Name: name('Sales'),
+          AccountType: 'Income',
+        });
+        const item = await change(sandbox, realmId, 'Item', {
+          Name: name('Pruning'),
+          Type: 'Service',
+          IncomeAccountRef: { value: account.Id },
+        });
+        await settle(sandbox, svc);
+        const balanceOf = async () =>
+          (
+            await svc.db
+              .selectFrom('qbo_customers')
+              .select('balance')
+              .where('realm_id', '=', realmId)
+              .where('qbo_id', '=', customer.Id as string)
+              .executeTakeFirstOrThrow()
+          ).balance;
+        expect(Number(await balanceOf())).toBe(0);
+
+        await change(sandbox, realmId, 'Invoice', {
+          CustomerRef: { value: customer.Id },
+          Line: [
+            {
+              Amount: 75.5,
+              DetailType: 'SalesItemLineDetail',
+              SalesItemLineDetail: { ItemRef: { value: item.Id } },
+            },
+          ],
+        });
+        await settle(sandbox, svc);
+        expect(Number(await balanceOf())).toBe(75.5);
+
+        await change(sandbox, realmId, 'Payment', {
+          CustomerRef: { value: customer.Id },
+          TotalAmt: 100,
+        });
+        await settle(sandbox, svc);
+        // 24.50 of the payment is unapplied: it lowers the balance below zero.
+        const company = sandbox.state.companies.get(realmId)!;
+        const qbo = company.table('Customer').get(customer.Id as string)!.data;
+        expect(qbo.Balance).toBe(-24.5);
+        expect(Number(await balanceOf())).toBe(-24.5);
+      });
+
       it('a merge in QuickBooks points the loser at the survivor, and the next CDC run keeps it so; Bill and unknown realms are skipped, not fetched', async () => {
         const realmId = addCompany(sandbox).realmId;
         await connectRealm(svc, realmId);
