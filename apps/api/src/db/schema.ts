@@ -314,6 +314,8 @@ export interface MirrorColumns {
   is_deleted: ColumnType<boolean, boolean | undefined, boolean>;
   deleted_at: NullableTimestamp;
   synced_at: TimestampDefault;
+  /** When this version was read from QBO; of two reads of one version the later wins. */
+  read_at: NullableTimestamp;
 }
 
 type ActiveFlag = ColumnType<boolean, boolean | undefined, boolean>;

@@ -39,6 +39,7 @@ export async function refreshCustomerBalances(
     )
     select qbo_id from chain`.execute(db);
   if (rows.length === 0) return 0;
+  const readAt = new Date();
   const customers = await fetchCustomers(rows.map((r) => r.qbo_id));
-  return (await upsertMirror(db, realmId, 'Customer', customers, source)).written;
+  return (await upsertMirror(db, realmId, 'Customer', customers, source, readAt)).written;
 }

@@ -193,12 +193,13 @@ export async function runFullPass(ctx: PassContext, run: QboSyncRun): Promise<vo
       try {
         // Mapped and serialised as soon as it is parsed, inside the client: only the page's
         // bytes for the mirror outlive the call (see QboRequest.reduce).
+        const readAt = new Date();
         const read = await api.query(realmId, pageQuery(pass.entity, page * PAGE_SIZE + 1), (r) => {
           const objects = objectsOf(r, pass.entity);
           return {
             count: objects.length,
             versions: ctx.compare ? objects.map((o) => ({ Id: o.Id, SyncToken: o.SyncToken })) : [],
-            write: prepareMirrorWrite(pass.entity, objects),
+            write: prepareMirrorWrite(pass.entity, objects, readAt),
           };
         });
         // A full last page: objects were created since the count; read on.

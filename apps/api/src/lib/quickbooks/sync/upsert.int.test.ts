@@ -58,6 +58,37 @@ forEachDatabase((t) => {
     expect(await rowOf(realm, '1')).toMatchObject({ sync_token: '2', balance: '40.00' });
   });
 
+  it('of two reads of the same version, the one started later wins: a balance QBO moved without a new version is never put back', async () => {
+    const { db } = t();
+    const realm = newRealmId();
+    const at = '2026-01-02T10:00:00-08:00';
+    const pageReadAt = new Date('2026-01-02T18:00:00Z');
+    const refreshReadAt = new Date('2026-01-02T18:00:03Z');
+    // A full-sync page read before a payment, written after the customer was re-read.
+    await upsertMirror(
+      db,
+      realm,
+      'Invoice',
+      [invoice('1', '3', at, { Balance: 40 })],
+      'cdc',
+      refreshReadAt,
+    );
+    const late = await upsertMirror(
+      db,
+      realm,
+      'Invoice',
+      [invoice('1', '3', at, { Balance: 100 })],
+      'full',
+      pageReadAt,
+    );
+    expect(late).toMatchObject({ written: 0, skippedOlder: 1 });
+    expect(await rowOf(realm, '1')).toMatchObject({ balance: '40.00' });
+    // A later read of the same version is written.
+    const later = new Date('2026-01-02T18:00:09Z');
+    await upsertMirror(db, realm, 'Invoice', [invoice('1', '3', at, { Balance: 0 })], 'cdc', later);
+    expect(await rowOf(realm, '1')).toMatchObject({ balance: '0.00', read_at: later });
+  });
+
   it('within one second, SyncToken decides, compared as a number (10 > 9)', async () => {
     const { db } = t();
     const realm = newRealmId();

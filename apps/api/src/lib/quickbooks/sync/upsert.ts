@@ -46,8 +46,10 @@ export async function upsertMirror(
   entity: QboEntityType,
   objects: readonly Record<string, unknown>[],
   _source: UpsertSource,
+  /** When the read that returned `objects` started (default: now). */
+  readAt: Date = new Date(),
 ): Promise<UpsertResult> {
-  return writeMirror(db, realmId, prepareMirrorWrite(entity, objects));
+  return writeMirror(db, realmId, prepareMirrorWrite(entity, objects, readAt));
 }
 
 /**
@@ -57,6 +59,8 @@ export async function upsertMirror(
  */
 export interface MirrorWrite {
   entity: QboEntityType;
+  /** When the read that returned the objects started. */
+  readAt: Date;
   /**
    * Per chunk: its rows as one JSON array in UTF-8, and how many. A Buffer rather than a
    * string: a page's text lives until its write, long enough to reach V8's old generation,
@@ -72,6 +76,7 @@ export interface MirrorWrite {
 export function prepareMirrorWrite(
   entity: QboEntityType,
   objects: readonly Record<string, unknown>[],
+  readAt: Date = new Date(),
 ): MirrorWrite {
   const { rows, stubs, unusable } = prepare(entity, objects);
   const rowChunks: MirrorWrite['rowChunks'] = [];
@@ -79,7 +84,7 @@ export function prepareMirrorWrite(
     const chunk = rows.slice(i, i + CHUNK);
     rowChunks.push({ json: Buffer.from(jsonbText(chunk)), count: chunk.length });
   }
-  return { entity, rowChunks, stubs, unusable };
+  return { entity, readAt, rowChunks, stubs, unusable };
 }
 
 export async function writeMirror(
@@ -87,12 +92,12 @@ export async function writeMirror(
   realmId: string,
   write: MirrorWrite,
 ): Promise<UpsertResult> {
-  const { entity, rowChunks, stubs } = write;
+  const { entity, readAt, rowChunks, stubs } = write;
   const writtenIds: string[] = [];
   let rows = 0;
   for (const chunk of rowChunks) {
     rows += chunk.count;
-    writtenIds.push(...(await writeRows(db, realmId, entity, chunk.json)));
+    writtenIds.push(...(await writeRows(db, realmId, entity, chunk.json, readAt)));
   }
   for (let i = 0; i < stubs.length; i += CHUNK) {
     writtenIds.push(...(await writeStubs(db, realmId, entity, stubs.slice(i, i + CHUNK))));
@@ -187,15 +192,21 @@ function tokenNum(ref: string): RawBuilder<number> {
 
 /**
  * The ON CONFLICT condition: the incoming version (`excluded`) is at least as new as the
- * stored one (`t`). A tombstone (is_deleted with no sync_token) ranks above any token.
+ * stored one (`t`). A tombstone (is_deleted with no sync_token) ranks above any token. The
+ * same version is written again only from a read started no earlier than the stored one's:
+ * QBO moves a Customer's Balance without versioning it, so an earlier read of the same
+ * version may hold an older balance.
  */
 function incomingIsNotOlder(table: string): RawBuilder<boolean> {
   const t = (c: string) => sql.ref(`${table}.${c}`);
   const storedToken = sql`(case when ${t('is_deleted')} and ${t('sync_token')} is null then 9223372036854775807 else ${tokenNum(`${table}.sync_token`)} end)`;
+  const incomingToken = tokenNum('excluded.sync_token');
   return sql<boolean>`(${t('qbo_updated_at')} is null
     or excluded.qbo_updated_at > ${t('qbo_updated_at')}
     or (excluded.qbo_updated_at = ${t('qbo_updated_at')}
-        and ${tokenNum('excluded.sync_token')} >= ${storedToken}))`;
+        and (${incomingToken} > ${storedToken}
+          or (${incomingToken} = ${storedToken}
+              and (${t('read_at')} is null or excluded.read_at >= ${t('read_at')})))))`;
 }
 
 // Kysely's builder is typed per table; the six mirrors share the columns written here, so
@@ -208,10 +219,17 @@ async function writeRows(
   realmId: string,
   entity: QboEntityType,
   rowsJson: Buffer,
+  readAt: Date,
 ): Promise<string[]> {
   const table = mirrorTable(entity);
   const columns = ['qbo_id', ...WRITTEN_COLUMNS, ...MAPPERS[entity].columns].map((c) => sql.ref(c));
-  const updated = [...WRITTEN_COLUMNS, 'is_deleted', 'deleted_at', ...MAPPERS[entity].columns];
+  const updated = [
+    ...WRITTEN_COLUMNS,
+    'is_deleted',
+    'deleted_at',
+    'read_at',
+    ...MAPPERS[entity].columns,
+  ];
   const set = sql.join([
     ...updated.map((c) => sql`${sql.ref(c)} = ${sql.ref(`excluded.${c}`)}`),
     sql`synced_at = now()`,
@@ -221,8 +239,8 @@ async function writeRows(
   // and a JSON text per object (building and binding those was most of the writer's CPU).
   // The bytes go as a bytea parameter (binary, no copy into a string) and are read as UTF-8.
   const result = await sql<{ qbo_id: string }>`
-    insert into ${sql.table(table)} (realm_id, ${sql.join(columns)}, is_deleted, deleted_at)
-    select ${realmId}, ${sql.join(columns)}, false, null
+    insert into ${sql.table(table)} (realm_id, ${sql.join(columns)}, is_deleted, deleted_at, read_at)
+    select ${realmId}, ${sql.join(columns)}, false, null, ${readAt}::timestamptz
     from jsonb_populate_recordset(null::${sql.table(table)}, convert_from(${rowsJson}, 'UTF8')::jsonb)
     on conflict (realm_id, qbo_id) do update set ${set}
     where ${incomingIsNotOlder(table)}

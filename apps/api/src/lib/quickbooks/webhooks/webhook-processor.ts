@@ -297,6 +297,7 @@ export class WebhookProcessor {
 
     const found = new Map<QboEntityType, Map<string, Record<string, unknown>>>();
     for (const entity of wanted.keys()) found.set(entity, new Map());
+    const readAt = new Date();
     const useCdc =
       wanted.size > 1 &&
       Number.isFinite(oldest) &&
@@ -342,7 +343,7 @@ export class WebhookProcessor {
     const transactions: { entity: QboEntityType; ids: string[] }[] = [];
     for (const [entity, objects] of found) {
       if (objects.size) {
-        const r = await upsertMirror(db, realmId, entity, [...objects.values()], 'webhook');
+        const r = await upsertMirror(db, realmId, entity, [...objects.values()], 'webhook', readAt);
         if (r.writtenIds.length) transactions.push({ entity, ids: r.writtenIds });
       }
       await touchCursor(db, realmId, entity, 'last_webhook_at', now);
