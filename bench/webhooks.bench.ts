@@ -6,7 +6,8 @@
  *                             [--seconds 5] [--lag-rate 100] [--lag-seconds 20]
  *
  * Three measurements per mode (embedded: PGlite in a temporary DATA_DIR and in-process jobs;
- * scaled: a database of its own in DATABASE_URL's Postgres and BullMQ on REDIS_URL):
+ * scaled: a database of its own in DATABASE_URL's Postgres and BullMQ on REDIS_URL, one
+ * process with API_RUNS_JOBS=true):
  *
  * 1. Acknowledgement latency. Signed deliveries (HMAC-SHA256 with the app's verifier token;
  *    legacy `eventNotifications` and CloudEvents arrays alternately, 1–3 entity changes of
@@ -151,6 +152,9 @@ async function startService(
     redisUrl.pathname = '/13';
     env.DATABASE_URL = dbUrl.toString();
     env.REDIS_URL = redisUrl.toString();
+    // One process that enqueues through BullMQ and consumes too (without it, an API process
+    // with REDIS_URL leaves the jobs to `npm run worker`).
+    env.API_RUNS_JOBS = 'true';
     const rmDir = cleanup;
     cleanup = () => {
       rmDir();
