@@ -31,6 +31,19 @@ export function dateTime(iso: string | null): string {
   });
 }
 
+/** `dateTime` without the year when it is this year's: for tables with several date columns. */
+export function shortDateTime(iso: string): string {
+  const d = new Date(iso);
+  const thisYear = d.getFullYear() === new Date().getFullYear();
+  return d.toLocaleString(undefined, {
+    ...(thisYear ? {} : { year: 'numeric' }),
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+  });
+}
+
 export function hourLabel(iso: string): string {
   return new Date(iso).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
 }

@@ -11,7 +11,7 @@ import type {
   SyncRun,
 } from '@qbo-sync/contract';
 import { useStartSync, useSyncStatus } from '../../hooks/useQuickBooks.ts';
-import { count, dateTime, relative } from '../../lib/format.ts';
+import { count, dateTime, relative, shortDateTime } from '../../lib/format.ts';
 import {
   Badge,
   ConfirmButton,
@@ -29,7 +29,9 @@ function When({ iso }: { iso: string | null }) {
   if (!iso) return <>never</>;
   return (
     <>
-      <time dateTime={iso}>{dateTime(iso)}</time>
+      <time dateTime={iso} title={dateTime(iso)}>
+        {shortDateTime(iso)}
+      </time>
       <span className="hint">{relative(iso)}</span>
     </>
   );
