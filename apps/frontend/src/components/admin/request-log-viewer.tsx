@@ -5,7 +5,7 @@ import { RequestLogKind, type RequestLogEntry } from '@qbo-sync/contract';
 import { useState } from 'react';
 import { useRequestLog, type Realm, type RequestLogFilters } from '../../hooks/useQuickBooks.ts';
 import { dateTime } from '../../lib/format.ts';
-import { Badge, Empty, ErrorNote, Loading, Panel } from '../ui/panel.tsx';
+import { Badge, PagedTable, Panel } from '../ui/panel.tsx';
 
 const STATUS_CHOICES: [string, string][] = [
   ['', 'any status'],
@@ -204,48 +204,26 @@ export function RequestLogViewer({
     >
       {/* Re-mounted when filters change from outside (an alert's "Show throttled calls"). */}
       <Filters key={JSON.stringify(filters)} value={filters} onApply={onFiltersChange} />
-      {log.isPending && <Loading />}
-      {log.isError && <ErrorNote error={log.error} onRetry={() => void log.refetch()} />}
-      {log.isSuccess && rows.length === 0 && (
-        <Empty>
-          {filtered ? 'No request matches these filters.' : 'No request has been made yet.'}
-        </Empty>
-      )}
-      {rows.length > 0 && (
-        <div className="table-wrap">
-          <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">Time</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Method</th>
-                <th scope="col">Path</th>
-                <th scope="col">Status</th>
-                <th scope="col" className="num">
-                  Duration
-                </th>
-                <th scope="col">Error</th>
-                <th scope="col">intuit_tid</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((e) => (
-                <Row key={e.id} e={e} />
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-      {log.hasNextPage && (
-        <button
-          type="button"
-          className="btn"
-          disabled={log.isFetchingNextPage}
-          onClick={() => void log.fetchNextPage()}
-        >
-          {log.isFetchingNextPage ? 'Loading…' : 'Load older'}
-        </button>
-      )}
+      <PagedTable
+        query={log}
+        rows={rows}
+        empty={filtered ? 'No request matches these filters.' : 'No request has been made yet.'}
+        head={
+          <>
+            <th scope="col">Time</th>
+            <th scope="col">Kind</th>
+            <th scope="col">Method</th>
+            <th scope="col">Path</th>
+            <th scope="col">Status</th>
+            <th scope="col" className="num">
+              Duration
+            </th>
+            <th scope="col">Error</th>
+            <th scope="col">intuit_tid</th>
+          </>
+        }
+        row={(e) => <Row key={e.id} e={e} />}
+      />
     </Panel>
   );
 }

@@ -10,7 +10,7 @@ import {
   type WebhookEventFilters,
 } from '../../hooks/useQuickBooks.ts';
 import { dateTime, relative } from '../../lib/format.ts';
-import { Badge, Empty, ErrorNote, Loading, Panel } from '../ui/panel.tsx';
+import { Badge, PagedTable, Panel } from '../ui/panel.tsx';
 
 const STATUS_LABELS: Record<WebhookEventStatus, string> = {
   pending: 'waiting',
@@ -169,50 +169,30 @@ export function WebhookMonitor({ realm }: { realm: Realm }) {
       }
     >
       <Filters value={filters} onApply={setFilters} />
-      {events.isPending && <Loading />}
-      {events.isError && <ErrorNote error={events.error} onRetry={() => void events.refetch()} />}
-      {events.isSuccess && rows.length === 0 && (
-        <Empty>
-          {filtered
+      <PagedTable
+        query={events}
+        rows={rows}
+        empty={
+          filtered
             ? 'No webhook event matches these filters.'
-            : 'No webhook has arrived yet. QuickBooks sends one within seconds of a change when the app’s webhook URL points at this service (docs/webhooks.md).'}
-        </Empty>
-      )}
-      {rows.length > 0 && (
-        <div className="table-wrap">
-          <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">Received</th>
-                <th scope="col">Realm</th>
-                <th scope="col">Entities</th>
-                <th scope="col">Operations</th>
-                <th scope="col">Signature</th>
-                <th scope="col">Status</th>
-                <th scope="col" className="num">
-                  Lag
-                </th>
-                <th scope="col">Reason</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((e) => (
-                <Row key={e.id} e={e} />
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-      {events.hasNextPage && (
-        <button
-          type="button"
-          className="btn"
-          disabled={events.isFetchingNextPage}
-          onClick={() => void events.fetchNextPage()}
-        >
-          {events.isFetchingNextPage ? 'Loading…' : 'Load older'}
-        </button>
-      )}
+            : 'No webhook has arrived yet. QuickBooks sends one within seconds of a change when the app’s webhook URL points at this service (docs/webhooks.md).'
+        }
+        head={
+          <>
+            <th scope="col">Received</th>
+            <th scope="col">Realm</th>
+            <th scope="col">Entities</th>
+            <th scope="col">Operations</th>
+            <th scope="col">Signature</th>
+            <th scope="col">Status</th>
+            <th scope="col" className="num">
+              Lag
+            </th>
+            <th scope="col">Reason</th>
+          </>
+        }
+        row={(e) => <Row key={e.id} e={e} />}
+      />
     </Panel>
   );
 }

@@ -190,3 +190,54 @@ export function Badge({
 }) {
   return <span className={`badge badge-${tone}`}>{children}</span>;
 }
+
+/**
+ * A list read page by page, newest first (an infinite query): loading, error and empty
+ * states, the table, and "Load older" while older pages remain.
+ */
+export function PagedTable<T>(props: {
+  query: {
+    isPending: boolean;
+    isError: boolean;
+    isSuccess: boolean;
+    error: unknown;
+    refetch: () => unknown;
+    hasNextPage: boolean;
+    isFetchingNextPage: boolean;
+    fetchNextPage: () => unknown;
+  };
+  rows: readonly T[];
+  empty: ReactNode;
+  /** The header row's cells. */
+  head: ReactNode;
+  row: (item: T) => ReactNode;
+}) {
+  const { query: q, rows } = props;
+  return (
+    <>
+      {q.isPending && <Loading />}
+      {q.isError && <ErrorNote error={q.error} onRetry={() => void q.refetch()} />}
+      {q.isSuccess && rows.length === 0 && <Empty>{props.empty}</Empty>}
+      {rows.length > 0 && (
+        <div className="table-wrap">
+          <table className="table">
+            <thead>
+              <tr>{props.head}</tr>
+            </thead>
+            <tbody>{rows.map(props.row)}</tbody>
+          </table>
+        </div>
+      )}
+      {q.hasNextPage && (
+        <button
+          type="button"
+          className="btn"
+          disabled={q.isFetchingNextPage}
+          onClick={() => void q.fetchNextPage()}
+        >
+          {q.isFetchingNextPage ? 'Loading…' : 'Load older'}
+        </button>
+      )}
+    </>
+  );
+}
