@@ -50,6 +50,18 @@ async function mirrorState(svc: TestService, realmId: string): Promise<Map<strin
 
 const name = (p: string) => `${p} ${randomBytes(4).toString('hex')}`;
 // One character changed: never to the one it already is (1 signature in 64 starts with x).
+/** A service item (and its income account) to put on invoices. */
+async function serviceItem(sandbox: Sandbox, realmId: string, itemName: string) {
+  const account = await change(sandbox, realmId, 'Account', {
+    Name: name('Sales'),
+    AccountType: 'Income',
+  });
+  return change(sandbox, realmId, 'Item', {
+    Name: name(itemName),
+    Type: 'Service',
+    IncomeAccountRef: { value: account.Id },
+  });
+}
 const forge = (sig: string) => (sig.startsWith('x') ? 'y' : 'x') + sig.slice(1);
 
 for (const format of ['legacy', 'cloudevents'] as const satisfies readonly Format[]) {
@@ -247,15 +259,7 @@ for (const format of ['legacy', 'cloudevents'] as const satisfies readonly Forma
         const realmId = addCompany(sandbox).realmId;
         await connectRealm(svc, realmId);
         const customer = await change(sandbox, realmId, 'Customer', { DisplayName: name('Owes') });
-        const account = await change(sandbox, realmId, 'Account', {
-          Name: name('Sales'),
-          AccountType: 'Income',
-        });
-        const item = await change(sandbox, realmId, 'Item', {
-          Name: name('Pruning'),
-          Type: 'Service',
-          IncomeAccountRef: { value: account.Id },
-        });
+        const item = await serviceItem(sandbox, realmId, 'Pruning');
         await settle(sandbox, svc);
         const balanceOf = async () =>
           (
@@ -298,15 +302,7 @@ for (const format of ['legacy', 'cloudevents'] as const satisfies readonly Forma
         await connectRealm(svc, realmId);
         const a = await change(sandbox, realmId, 'Customer', { DisplayName: name('Keep') });
         const b = await change(sandbox, realmId, 'Customer', { DisplayName: name('Lose') });
-        const account = await change(sandbox, realmId, 'Account', {
-          Name: name('Sales'),
-          AccountType: 'Income',
-        });
-        const item = await change(sandbox, realmId, 'Item', {
-          Name: name('Mowing'),
-          Type: 'Service',
-          IncomeAccountRef: { value: account.Id },
-        });
+        const item = await serviceItem(sandbox, realmId, 'Mowing');
         const invoice = await change(sandbox, realmId, 'Invoice', {
           CustomerRef: { value: b.Id },
           Line: [
