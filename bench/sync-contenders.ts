@@ -97,9 +97,14 @@ async function openDatabase(job: ContenderJob): Promise<BenchDatabase> {
       },
     };
   }
-  // On disk, as the service's embedded default keeps it (DATA_DIR/pglite).
+  // On disk, as the service's embedded default keeps it (DATA_DIR/pglite). The engine gets
+  // the service's PGlite on its own thread; the node-quickbooks way opens PGlite as its
+  // users do, on the calling thread.
   const dir = mkdtempSync(join(tmpdir(), 'qbo-sync-bench-'));
-  const handle = await createDatabase({ dataDir: join(dir, 'pglite') });
+  const handle = await createDatabase({
+    dataDir: join(dir, 'pglite'),
+    pgliteThread: job.contender === 'engine',
+  });
   await migrate(handle);
   return {
     handle,

@@ -14,7 +14,7 @@ import fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import type { PGlite } from '@electric-sql/pglite';
+import type { PgliteSession } from '../src/infra/pglite-remote.ts';
 import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe } from 'vitest';
 import type {
@@ -185,7 +185,7 @@ async function withBuildLock<T>(file: string, build: () => Promise<T>): Promise<
   }
 }
 
-async function saveTemplate(pglite: PGlite, file: string): Promise<Blob> {
+async function saveTemplate(pglite: PgliteSession, file: string): Promise<Blob> {
   const dump = await pglite.dumpDataDir('none');
   // Write-then-rename: a concurrent reader sees the old state or the whole file, never half.
   const tmp = `${file}.${process.pid}.${randomUUID()}.tmp`;

@@ -25,7 +25,7 @@ const ARTIFACTS = path.join(FRONTEND, 'test-artifacts');
 const CHROMIUM = '/usr/bin/chromium';
 
 describe('admin page in Chromium, against the real service and qbo-sandbox', () => {
-  let dataDir: string;
+  let dataDir: string | undefined;
   let uiDir: string;
   let svc: EmbeddedProcess;
   let browser: Browser;
@@ -104,7 +104,7 @@ describe('admin page in Chromium, against the real service and qbo-sandbox', () 
   afterAll(async () => {
     await browser?.close();
     if (svc) await stopEmbedded(svc);
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('the start-up banner’s sign-in link signs the browser in, and the token leaves the address bar', async () => {
@@ -374,7 +374,7 @@ describe('admin page in Chromium, against the real service and qbo-sandbox', () 
       .poll(() => page.getByRole('alert').first().textContent())
       .toContain('not this service’s admin token');
     await shot('10-sign-in-refused');
-    await page.getByLabel('Admin token').fill(localSecrets(dataDir).adminApiToken);
+    await page.getByLabel('Admin token').fill(localSecrets(dataDir!).adminApiToken);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expect.poll(() => card().getAttribute('data-state')).toBe('disconnected');
   });

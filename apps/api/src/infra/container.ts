@@ -135,6 +135,8 @@ export function createLogger(
 
 export interface ServiceOptions {
   db: Kysely<Database>;
+  /** `DatabaseHandle.urgentDb`: where webhook deliveries are stored (default `db`). */
+  urgentDb?: Kysely<Database>;
   intuit: IntuitConfig;
   adminApiToken: string;
   tokenKeyring: TokenKeyring;
@@ -283,6 +285,7 @@ export function buildServices(o: ServiceOptions): Services {
   });
   const webhooks = new Webhooks({
     db: o.db,
+    ...(o.urgentDb ? { urgentDb: o.urgentDb } : {}),
     clock,
     logger: log,
     verifierToken: o.intuit.webhookVerifierToken,
@@ -411,6 +414,7 @@ export async function createContainer(
       : null;
     const services = buildServices({
       db: database.db,
+      urgentDb: database.urgentDb,
       intuit,
       adminApiToken: config.adminApiToken,
       tokenKeyring: config.tokenKeyring,

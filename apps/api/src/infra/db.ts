@@ -5,9 +5,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PGlite, type ParserOptions } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
-import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import type { Database } from '../db/schema.ts';
+import { pgliteKysely } from './pglite-dialect.ts';
+import { RemotePglite, type PgliteSession } from './pglite-remote.ts';
 
 export type DatabaseKind = 'pglite' | 'postgres';
 
@@ -28,17 +29,27 @@ export interface DatabaseOptions {
   loadDataDir?: Blob | undefined;
   /** node-postgres pool size (default 10). */
   poolSize?: number | undefined;
+  /**
+   * PGlite only: run it on a worker thread of its own (the default), or on the calling
+   * thread (`false`), where every statement blocks the event loop while it runs.
+   */
+  pgliteThread?: boolean | undefined;
 }
 
 export interface DatabaseHandle {
   db: Kysely<Database>;
+  /**
+   * The same database, for the few writes a caller waits on (storing a webhook delivery).
+   * On PGlite (one session) its statements go ahead of queued ones; on Postgres it is `db`.
+   */
+  urgentDb: Kysely<Database>;
   kind: DatabaseKind;
   /** The schema given in the options, if any. */
   schema: string | null;
   /** For logs: the PGlite directory, 'memory', or the URL with its password masked. */
   location: string;
-  /** The PGlite instance (PGlite only): the migration runner and test snapshots use it. */
-  pglite: PGlite | null;
+  /** The PGlite session (PGlite only): the migration runner and test snapshots use it. */
+  pglite: PgliteSession | null;
   /** PGlite only: this open created the cluster (a first start); false for Postgres. */
   created: boolean;
   /** Closes the pool or the PGlite instance (and frees the data directory). */
@@ -61,7 +72,12 @@ export async function createDatabase(options: DatabaseOptions = {}): Promise<Dat
   }
   return options.databaseUrl
     ? openPostgres(options.databaseUrl, schema, options.poolSize ?? 10)
-    : openPglite(options.dataDir ?? DEFAULT_PGLITE_DIR, schema, options.loadDataDir);
+    : openPglite(
+        options.dataDir ?? DEFAULT_PGLITE_DIR,
+        schema,
+        options.loadDataDir,
+        options.pgliteThread ?? true,
+      );
 }
 
 // node-postgres turns `date` into a local-midnight Date, shifting the day in any zone west
@@ -95,6 +111,7 @@ function openPostgres(url: string, schema: string | null, poolSize: number): Dat
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,
+    urgentDb: db,
     kind: 'postgres',
     schema,
     location: maskPassword(url),
@@ -118,41 +135,33 @@ async function openPglite(
   dataDir: string,
   schema: string | null,
   loadDataDir: Blob | undefined,
+  onThread: boolean,
 ): Promise<DatabaseHandle> {
   const inMemory = dataDir === 'memory';
   const dir = inMemory ? null : path.resolve(dataDir);
   const releaseDir = dir ? lockDataDir(dir) : () => {};
   const created = dir !== null && !pgliteClusterExists(dir);
-  const open = () =>
-    PGlite.create({
-      ...(dir ? { dataDir: dir } : {}),
-      ...(loadDataDir ? { loadDataDir } : {}),
-      parsers: PGLITE_PARSERS,
-    });
-  let pglite: PGlite;
+  // initdb grows the WebAssembly memory to ~800 MB and WebAssembly memory never shrinks;
+  // the cluster is on disk now, and reopening it costs ~0.4 s and leaves ~440 MB
+  // (measured in bench/start.md). Without this a first `npm start` idles at twice the
+  // memory of every later one.
+  const reopenAfterCreate = created && !loadDataDir;
+  let pglite: PgliteSession;
   try {
-    pglite = await open();
-    // initdb grows the WebAssembly memory to ~800 MB and WebAssembly memory never shrinks;
-    // the cluster is on disk now, and reopening it costs ~0.4 s and leaves ~440 MB
-    // (measured in bench/start.md). Without this a first `npm start` idles at twice the
-    // memory of every later one.
-    if (created && !loadDataDir) {
-      await pglite.close();
-      pglite = await open();
-    }
+    pglite = onThread
+      ? await RemotePglite.open({ dataDir: dir, loadDataDir, reopenAfterCreate, schema })
+      : await openInThread(dir, schema, loadDataDir, reopenAfterCreate);
     // After create (and the reopen, which rewrites the relation caches): a new cluster's
     // files are written with explicit modes (0666, 0644) that no umask narrows.
     if (dir) makePrivate(dir);
-    // PGlite is one session, so a session-level search_path holds for every query.
-    if (schema)
-      await pglite.exec(`create schema if not exists "${schema}"; set search_path to "${schema}"`);
   } catch (err) {
     releaseDir();
     throw err;
   }
-  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  const { db, urgentDb } = pgliteKysely<Database>(pglite);
   return {
     db,
+    urgentDb,
     kind: 'pglite',
     schema,
     location: dir ?? 'memory',
@@ -169,6 +178,29 @@ async function openPglite(
       }
     },
   };
+}
+
+async function openInThread(
+  dir: string | null,
+  schema: string | null,
+  loadDataDir: Blob | undefined,
+  reopenAfterCreate: boolean,
+): Promise<PgliteSession> {
+  const open = () =>
+    PGlite.create({
+      ...(dir ? { dataDir: dir } : {}),
+      ...(loadDataDir ? { loadDataDir } : {}),
+      parsers: PGLITE_PARSERS,
+    });
+  let pglite = await open();
+  if (reopenAfterCreate) {
+    await pglite.close();
+    pglite = await open();
+  }
+  // PGlite is one session, so a session-level search_path holds for every query.
+  if (schema)
+    await pglite.exec(`create schema if not exists "${schema}"; set search_path to "${schema}"`);
+  return pglite;
 }
 
 /** Whether `dir` holds a PGlite (Postgres) cluster already: initdb writes PG_VERSION. */

@@ -37,8 +37,15 @@ export interface UpsertResult {
   writtenIds: string[];
 }
 
-/** Rows per statement: one JSON parameter of at most 1,000 rows (a QBO page). */
+/** Rows per statement in a full sync: one JSON parameter of at most 1,000 rows (a QBO page). */
 const CHUNK = 1_000;
+/**
+ * Rows per statement elsewhere (CDC, webhooks, reconciliation). On PGlite, one session, a
+ * statement holds everyone else's turn while it runs — storing a webhook delivery included,
+ * which Intuit waits for. A 1,000-invoice statement took 90–140 ms there, 100 rows about a
+ * tenth (bench/webhooks.md); a full sync keeps its pages whole, for throughput.
+ */
+const SMALL_CHUNK = 50;
 
 export async function upsertMirror(
   db: Kysely<Database>,
@@ -49,7 +56,7 @@ export async function upsertMirror(
   /** When the read that returned `objects` started (default: now). */
   readAt: Date = new Date(),
 ): Promise<UpsertResult> {
-  return writeMirror(db, realmId, prepareMirrorWrite(entity, objects, readAt));
+  return writeMirror(db, realmId, prepareMirrorWrite(entity, objects, readAt, SMALL_CHUNK));
 }
 
 /**
@@ -77,11 +84,12 @@ export function prepareMirrorWrite(
   entity: QboEntityType,
   objects: readonly Record<string, unknown>[],
   readAt: Date = new Date(),
+  chunkRows: number = CHUNK,
 ): MirrorWrite {
   const { rows, stubs, unusable } = prepare(entity, objects);
   const rowChunks: MirrorWrite['rowChunks'] = [];
-  for (let i = 0; i < rows.length; i += CHUNK) {
-    const chunk = rows.slice(i, i + CHUNK);
+  for (let i = 0; i < rows.length; i += chunkRows) {
+    const chunk = rows.slice(i, i + chunkRows);
     rowChunks.push({ json: Buffer.from(jsonbText(chunk)), count: chunk.length });
   }
   return { entity, readAt, rowChunks, stubs, unusable };

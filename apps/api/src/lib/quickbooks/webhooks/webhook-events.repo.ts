@@ -118,32 +118,39 @@ export async function insertDeliveries(
 export async function claimDueEvents(
   db: Kysely<Database>,
   o: { now: Date; limit: number; leaseMs: number },
-): Promise<WebhookEventRow[]> {
+): Promise<ClaimedEvent[]> {
   const staleBefore = new Date(o.now.getTime() - o.leaseMs);
-  return db
-    .updateTable('qbo_webhook_events')
-    .set({ status: 'processing', claimed_at: o.now, attempts: sql`attempts + 1` })
-    .where('id', 'in', (eb) =>
-      eb
-        .selectFrom('qbo_webhook_events')
-        .select('id')
-        .where((w) =>
-          w.or([
-            w.and([
-              w('status', '=', 'pending'),
-              w.or([w('next_attempt_at', 'is', null), w('next_attempt_at', '<=', o.now)]),
+  return (
+    db
+      .updateTable('qbo_webhook_events')
+      .set({ status: 'processing', claimed_at: o.now, attempts: sql`attempts + 1` })
+      .where('id', 'in', (eb) =>
+        eb
+          .selectFrom('qbo_webhook_events')
+          .select('id')
+          .where((w) =>
+            w.or([
+              w.and([
+                w('status', '=', 'pending'),
+                w.or([w('next_attempt_at', 'is', null), w('next_attempt_at', '<=', o.now)]),
+              ]),
+              w.and([w('status', '=', 'processing'), w('claimed_at', '<', staleBefore)]),
             ]),
-            w.and([w('status', '=', 'processing'), w('claimed_at', '<', staleBefore)]),
-          ]),
-        )
-        .orderBy('received_at')
-        .limit(o.limit)
-        .forUpdate()
-        .skipLocked(),
-    )
-    .returningAll()
-    .execute();
+          )
+          .orderBy('received_at')
+          .limit(o.limit)
+          .forUpdate()
+          .skipLocked(),
+      )
+      // What processing reads, and no more: the parsed `payload` copy would double what a
+      // claim of hundreds of events moves out of the database.
+      .returning(['id', 'raw_body', 'attempts'])
+      .execute()
+  );
 }
+
+/** A claimed event: the raw body is the record processing reads the changes from. */
+export type ClaimedEvent = Pick<WebhookEventRow, 'id' | 'raw_body' | 'attempts'>;
 
 export interface EventOutcome {
   id: string;

@@ -40,7 +40,7 @@ import {
   recordOutcomes,
   renewClaims,
   type EventOutcome,
-  type WebhookEventRow,
+  type ClaimedEvent,
 } from './webhook-events.repo.ts';
 
 /** The reads the processor makes of QBO (built on the API client: see qbo-reader.ts). */
@@ -176,7 +176,7 @@ export class WebhookProcessor {
     return this.o.leaseMs;
   }
 
-  private async process(events: WebhookEventRow[], round: ProcessRound, now: Date): Promise<void> {
+  private async process(events: ClaimedEvent[], round: ProcessRound, now: Date): Promise<void> {
     const changesOf = new Map<string, EntityChange[]>();
     const groups = new Map<Key, EntityChange[]>();
     for (const e of events) {
@@ -364,7 +364,7 @@ export class WebhookProcessor {
   }
 
   private outcomeOf(
-    e: WebhookEventRow,
+    e: ClaimedEvent,
     changes: EntityChange[],
     results: Map<Key, GroupResult>,
     now: Date,
@@ -430,7 +430,7 @@ export class WebhookProcessor {
 }
 
 /** The entity changes of a stored event (its raw body, parsed again: the row is the record). */
-function readChanges(e: WebhookEventRow): EntityChange[] {
+function readChanges(e: ClaimedEvent): EntityChange[] {
   try {
     return parseDelivery(JSON.parse(e.raw_body)).changes;
   } catch {

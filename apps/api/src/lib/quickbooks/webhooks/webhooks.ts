@@ -32,6 +32,11 @@ export const WEBHOOK_SWEEP_CRON = '* * * * *';
 
 export interface WebhooksDeps {
   db: Kysely<Database>;
+  /**
+   * Where deliveries are stored: the same database, ahead of queued statements on PGlite
+   * (`DatabaseHandle.urgentDb`), because Intuit waits for the answer. Default `db`.
+   */
+  urgentDb?: Kysely<Database>;
   clock: Clock;
   logger: Logger;
   verifierToken: string;
@@ -54,7 +59,7 @@ export class Webhooks {
     this.coalesceMs = d.coalesceMs ?? DEFAULT_COALESCE_MS;
     this.log = d.logger.child({ component: 'webhooks' });
     this.receiver = new WebhookReceiver({
-      db: d.db,
+      db: d.urgentDb ?? d.db,
       clock: d.clock,
       verifierToken: d.verifierToken,
       onStored: () => this.wake('delivery'),
