@@ -41,12 +41,23 @@ test('each of many concurrent requests records its own send, after the call and 
 });
 
 test('a request held back by a busy event loop records when it left, not when fetch was called', async () => {
-  const { probe, sent } = probeSend(() => fetch(`${base}/stalled`));
-  const stallEnd = performance.now() + 100;
-  while (performance.now() < stallEnd); // the stall the grant-anchored limiter was blind to
-  await (await sent).text();
-  expect(probe.sentAt!).toBeGreaterThanOrEqual(stallEnd);
-  expect(probe.sentAt!).toBeLessThanOrEqual(arrivals.get('/stalled')!);
+  // A fresh origin: no pooled connection, so the headers can only go once the loop is free.
+  const other = http.createServer((req, res) => {
+    arrivals.set(`other${req.url!}`, performance.now());
+    res.end('ok');
+  });
+  await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+  try {
+    const url = `http://127.0.0.1:${(other.address() as AddressInfo).port}/stalled`;
+    const { probe, sent } = probeSend(() => fetch(url));
+    const stallEnd = performance.now() + 100;
+    while (performance.now() < stallEnd); // the stall a grant-anchored limiter was blind to
+    await (await sent).text();
+    expect(probe.sentAt!).toBeGreaterThanOrEqual(stallEnd);
+    expect(probe.sentAt!).toBeLessThanOrEqual(arrivals.get('other/stalled')!);
+  } finally {
+    await new Promise<void>((resolve) => other.close(() => resolve()));
+  }
 });
 
 test('a request that never left (connection refused) records no send', async () => {
