@@ -60,6 +60,16 @@ test('a request held back by a busy event loop records when it left, not when fe
   }
 });
 
+test('a POST records its send once its body was handed to the socket, before the server read it', async () => {
+  const calledAt = performance.now();
+  const { probe, sent } = probeSend(() =>
+    fetch(`${base}/upload`, { method: 'POST', body: 'x'.repeat(1024 * 1024) }),
+  );
+  await (await sent).text();
+  expect(probe.sentAt!).toBeGreaterThanOrEqual(calledAt);
+  expect(probe.sentAt!).toBeLessThanOrEqual(arrivals.get('/upload')!);
+});
+
 test('a request that never left (connection refused) records no send', async () => {
   const port = await freePort();
   const { probe, sent } = probeSend(() => fetch(`http://127.0.0.1:${port}/`));

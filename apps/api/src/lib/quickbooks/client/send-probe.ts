@@ -4,20 +4,23 @@
 // `fetch()` call: between those and the write, the event loop can stall (tens of ms measured,
 // over a second on an overloaded machine), and a request written late arrives late.
 //
-// Node's fetch (undici) publishes two diagnostics channels per HTTP request:
+// Node's fetch (undici) publishes diagnostics channels per HTTP request:
 //   - `undici:request:create`, synchronously inside the `fetch()` promise chain, so the
 //     AsyncLocalStorage store set around `fetch()` names the attempt it belongs to;
-//   - `undici:client:sendHeaders`, right after the headers went to the socket, with the same
-//     request object. It may run in another request's async context (a connection freed by
-//     one request writes the next), so the attempt is found by the request, not by the store.
-// A request sent twice (a redirect, a retry on a fresh socket) keeps its last send: the later
-// one bounds the arrival QBO counts. No send seen (error before sending, or a fetch that is
-// not undici's): `sentAt` stays null and the caller keeps the response-end anchor.
+//   - `undici:client:sendHeaders`, in the same tick as the headers' write to the socket,
+//     and `undici:request:bodySent`, once the whole request (a POST's body included) has
+//     been written, with the same request object. They may run in another request's async
+//     context (a connection freed by one request writes the next), so the attempt is found
+//     by the request, not by the store.
+// The last write seen counts: the end of a body's upload, or a request sent again (a
+// redirect, a retry on a fresh socket) bounds the arrival QBO counts better than the first
+// headers. No send seen (error before sending, or a fetch that is not undici's): `sentAt`
+// stays null and the caller keeps the response-end anchor.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import diagnostics from 'node:diagnostics_channel';
 
 export interface SendProbe {
-  /** `performance.now()` when the request's headers were last written to a socket. */
+  /** `performance.now()` of the request's last write to a socket (headers, or its body's end). */
   sentAt: number | null;
 }
 
@@ -35,11 +38,13 @@ function subscribe(): void {
     const request = (message as { request?: object }).request;
     if (probe && request) probeOfRequest.set(request, probe);
   });
-  diagnostics.subscribe('undici:client:sendHeaders', (message) => {
+  const sent = (message: unknown) => {
     const request = (message as { request?: object }).request;
     const probe = request && probeOfRequest.get(request);
     if (probe) probe.sentAt = performance.now();
-  });
+  };
+  diagnostics.subscribe('undici:client:sendHeaders', sent);
+  diagnostics.subscribe('undici:request:bodySent', sent);
 }
 
 /** Runs `send` (which calls fetch) with a fresh probe; read `probe.sentAt` once it settles. */
