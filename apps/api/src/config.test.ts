@@ -393,8 +393,8 @@ describe('QBO_RATE_TRANSIT_MS', () => {
     expect(loadConfig(external({ QBO_RATE_TRANSIT_MS: '0' })).qbo.rateTransitMs).toBe(0);
     expect(loadConfig(external({ QBO_RATE_TRANSIT_MS: '250' })).qbo.rateTransitMs).toBe(250);
     for (const bad of ['-1', '1.5', '10001', 'fast'])
-      expect(
-        problemsOf(external({ QBO_RATE_TRANSIT_MS: bad })).get('QBO_RATE_TRANSIT_MS'),
-      ).toMatch(/0-10000 ms/);
+      expect(problemsOf(external({ QBO_RATE_TRANSIT_MS: bad })).get('QBO_RATE_TRANSIT_MS')).toMatch(
+        /0-10000 ms/,
+      );
   });
 });
