@@ -386,3 +386,15 @@ describe('QBO_SYNC_CONCURRENCY', () => {
     );
   });
 });
+
+describe('QBO_RATE_TRANSIT_MS', () => {
+  test('100 ms by default, 0 allowed, anything negative, fractional or huge refused', () => {
+    expect(loadConfig(external()).qbo.rateTransitMs).toBe(100);
+    expect(loadConfig(external({ QBO_RATE_TRANSIT_MS: '0' })).qbo.rateTransitMs).toBe(0);
+    expect(loadConfig(external({ QBO_RATE_TRANSIT_MS: '250' })).qbo.rateTransitMs).toBe(250);
+    for (const bad of ['-1', '1.5', '10001', 'fast'])
+      expect(problemsOf(external({ QBO_RATE_TRANSIT_MS: bad })).get('QBO_RATE_TRANSIT_MS')).toMatch(
+        /0-10000 ms/,
+      );
+  });
+});

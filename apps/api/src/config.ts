@@ -99,6 +99,11 @@ export interface AppConfig {
     webhookCoalesceMs: number;
     /** Invalid (unsigned) webhook posts stored per minute; the rest are only answered 401. */
     webhookInvalidPerMinute: number;
+    /**
+     * QBO_RATE_TRANSIT_MS: the longest one-way transit assumed from this process to QBO; the
+     * rate limiter counts a call until its request's send plus this (docs/qbo-api-client.md).
+     */
+    rateTransitMs: number;
   };
   /** Where generated secrets came from, for the start-up log. */
   secretsSource: { tokenKeyring: 'env' | 'local-secrets'; adminApiToken: 'env' | 'local-secrets' };
@@ -218,6 +223,7 @@ const plain = {
     .pipe(z.number().min(1, 'use 1-100').max(100, 'use 1-100'))
     .optional(),
   QBO_WEBHOOK_INVALID_PER_MINUTE: int(60, 0, 100_000, 'use 0-100000'),
+  QBO_RATE_TRANSIT_MS: int(100, 0, 10_000, 'use 0-10000 ms'),
   JOBS_CHECK_INTERVAL_MS: int(30_000, 1_000, 3_600_000, 'use 1000-3600000 ms'),
   INTUIT_ENVIRONMENT: z
     .enum(['sandbox', 'production'], 'must be "sandbox" or "production"')
@@ -414,6 +420,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       syncConcurrency: p.QBO_SYNC_CONCURRENCY ?? (p.DATABASE_URL ? 4 : 1),
       webhookCoalesceMs: p.QBO_WEBHOOK_COALESCE_MS,
       webhookInvalidPerMinute: p.QBO_WEBHOOK_INVALID_PER_MINUTE,
+      rateTransitMs: p.QBO_RATE_TRANSIT_MS,
     },
     secretsSource,
   });

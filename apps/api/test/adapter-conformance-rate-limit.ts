@@ -92,6 +92,56 @@ export function rateLimiterConformance(name: string, make: MakeRateLimiters): vo
       await third!();
     });
 
+    test('a call released with a backdate leaves the window that much earlier', async () => {
+      // The client backdates a release to its request's send plus the transit allowance:
+      // the place comes back one response time sooner than when anchored at the end.
+      const { a, b } = fresh({ windows: [{ limit: 1, windowMs: 600 }] });
+      const hold = async (realm: string, holdMs: number, backdateMs?: number) => {
+        const release = await a.acquire(realm);
+        await sleep(holdMs);
+        await release(backdateMs === undefined ? undefined : { backdateMs });
+        const released = performance.now();
+        const next = await b.acquire(realm);
+        const waited = performance.now() - released;
+        return { waited, next };
+      };
+      // The plain call even ends 50 ms sooner; the backdated one still gets its next place first.
+      const order: string[] = [];
+      const [backdated, plain] = await Promise.all([
+        hold('backdated', 300, 250).then((r) => (order.push('backdated'), r)),
+        hold('plain', 250).then((r) => (order.push('plain'), r)),
+      ]);
+      expect(order).toEqual(['backdated', 'plain']);
+      // Anchored 250 ms before the release, the entry leaves the 600 ms window ~350 ms after.
+      expect(backdated.waited).toBeGreaterThanOrEqual(350 - SLACK_MS);
+      expect(plain.waited).toBeGreaterThanOrEqual(600 - SLACK_MS);
+      await Promise.all([backdated.next(), plain.next()]);
+    });
+
+    test('a backdate never moves a call before its grant', async () => {
+      const { a, b } = fresh({ windows: [{ limit: 1, windowMs: 600 }] });
+      const first = await a.acquire('realm-1');
+      const granted = performance.now();
+      await sleep(100);
+      await first({ backdateMs: 60_000 });
+      const second = await b.acquire('realm-1');
+      expect(performance.now() - granted).toBeGreaterThanOrEqual(600 - SLACK_MS);
+      await second();
+    });
+
+    test('a call in flight keeps its place whatever backdate its release will carry', async () => {
+      const { a, b } = fresh({ windows: [{ limit: 1, windowMs: 200 }] });
+      const first = await a.acquire('realm-1');
+      let second: (() => Promise<void>) | null = null;
+      const waiting = b.acquire('realm-1').then((r) => (second = r));
+      await sleep(400); // past the window, but the first call has not ended
+      expect(second).toBeNull();
+      await first({ backdateMs: 60_000 });
+      await waiting;
+      expect(second).not.toBeNull();
+      await second!();
+    });
+
     test('a realm that used up its budget does not slow down another realm', async () => {
       const { a, b } = fresh({ windows: [{ limit: 2, windowMs: 1_000 }] });
       const busy = Array.from({ length: 4 }, () => a.acquire('busy-realm').then((r) => r()));

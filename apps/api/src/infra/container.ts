@@ -157,8 +157,10 @@ export interface ServiceOptions {
   redisPrefix?: string;
   scopes?: string[];
   metering?: MeteringPolicy;
-  /** Overrides for the QBO client (tests shorten backoff sleeps). */
-  apiClient?: Partial<Pick<QboApiClientDeps, 'sleep' | 'maxAttempts' | 'timeoutMs' | 'retry'>>;
+  /** Overrides for the QBO client (QBO_RATE_TRANSIT_MS; tests shorten backoff sleeps). */
+  apiClient?: Partial<
+    Pick<QboApiClientDeps, 'sleep' | 'maxAttempts' | 'timeoutMs' | 'retry' | 'rateTransitMs'>
+  >;
   webhooks?: { coalesceMs?: number; invalidPerMinute?: number };
   /** BullMQ: how long a running job's lock lasts without renewal (tests shorten it). */
   jobLockMs?: number;
@@ -430,6 +432,7 @@ export async function createContainer(
         coalesceMs: config.qbo.webhookCoalesceMs,
         invalidPerMinute: config.qbo.webhookInvalidPerMinute,
       },
+      apiClient: { rateTransitMs: config.qbo.rateTransitMs },
     });
     return {
       ...services,

@@ -13,6 +13,7 @@ import { QBO_RATE_LIMITS } from '../lib/quickbooks/client/limits.ts';
 import type {
   RateLimitPolicy,
   RateLimitRelease,
+  RateLimitReleaseOptions,
   RateLimitUsage,
   RateLimiter,
 } from '../lib/quickbooks/ports.ts';
@@ -25,6 +26,12 @@ function checkPolicy(policy: RateLimitPolicy): void {
     policy.maxInFlight >= 1 &&
     policy.inFlightLeaseMs >= 1;
   if (!ok) throw new RangeError('rate limit policy needs limits, windows and leases >= 1');
+}
+
+/** A usable backdate: finite and positive, else 0 (anchored at the release). */
+function backdateOf(options: RateLimitReleaseOptions | undefined): number {
+  const ms = options?.backdateMs ?? 0;
+  return Number.isFinite(ms) && ms > 0 ? ms : 0;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -124,22 +131,23 @@ export class MemoryRateLimiter implements RateLimiter {
   }
 
   /**
-   * The call's window entry moves from its start to its end. QBO counts a request when it
-   * arrives, somewhere between our send and the response; anchoring the windows at the end
-   * makes "10 in any second" hold on QBO's side whatever the transit and scheduling jitter
-   * (measured: anchored at the start, 254 of 1,000 burst calls got 429 from qbo-sandbox).
-   * Until it ends, a call counts in every window, even one that began after its grant: on a
-   * loaded machine (or a slow network) a request granted long ago can still arrive now.
+   * The call's window entry moves from its grant to a bound of its arrival at QBO: its end,
+   * or `backdateMs` before it when the caller saw the request leave (docs/qbo-api-client.md,
+   * "Where a call's window entry is anchored"). QBO counts a request when it arrives, which
+   * the grant does not bound (measured: anchored at the grant, 254 of 1,000 burst calls got
+   * 429 from qbo-sandbox). Never before the grant. Until it ends, a call counts in every
+   * window, even one that began after its grant: on a loaded machine (or a slow network) a
+   * request granted long ago can still arrive now.
    */
-  #restamp(state: RealmState, startedAt: number): void {
+  #restamp(state: RealmState, startedAt: number, backdateMs: number): void {
     const k = state.inFlightStarts.indexOf(startedAt);
     if (k !== -1) state.inFlightStarts.splice(k, 1);
     const i = state.starts.indexOf(startedAt);
     if (i !== -1) state.starts.splice(i, 1);
-    const end = this.now();
+    const anchor = Math.max(startedAt, this.now() - backdateMs);
     let j = state.starts.length;
-    while (j > 0 && state.starts[j - 1]! > end) j--;
-    state.starts.splice(j, 0, end);
+    while (j > 0 && state.starts[j - 1]! > anchor) j--;
+    state.starts.splice(j, 0, anchor);
   }
 
   #pump(state: RealmState): void {
@@ -158,12 +166,12 @@ export class MemoryRateLimiter implements RateLimiter {
       const startedAt = now;
       state.inFlight += 1;
       let released = false;
-      const release = async (): Promise<void> => {
+      const release = async (options?: RateLimitReleaseOptions): Promise<void> => {
         if (released) return;
         released = true;
         clearTimeout(lease);
         state.inFlight -= 1;
-        this.#restamp(state, startedAt);
+        this.#restamp(state, startedAt, backdateOf(options));
         this.#pump(state);
       };
       // Same contract as Redis: a slot someone forgot to release comes back after the lease.
@@ -215,15 +223,18 @@ redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return 0
 `);
 
-// Same keys; ARGV: member, longestWindowMs. Frees the in-flight slot and moves the call's
-// window entry to now (see MemoryRateLimiter#restamp: windows are anchored at the call's end;
-// until then an in-flight call counts in every window).
+// Same keys; ARGV: member, longestWindowMs, backdate in microseconds. Frees the in-flight
+// slot and moves the call's window entry to Redis's now minus the backdate, never before its
+// grant (see MemoryRateLimiter#restamp; until then an in-flight call counts in every window).
+// The backdate is a duration measured on the caller's monotonic clock, so clock skew between
+// processes cannot move the anchor; the trip to Redis only makes it later, the safe side.
 const RELEASE = new RedisScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 redis.call('ZREM', KEYS[2], ARGV[1])
--- re-added when trimmed while in flight: the call may have reached QBO just now
-redis.call('ZADD', KEYS[1], 'GT', now, ARGV[1])
+-- GT keeps the grant when it is later; re-added when trimmed while in flight (the call may
+-- have reached QBO just now)
+redis.call('ZADD', KEYS[1], 'GT', now - tonumber(ARGV[3]), ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 `);
@@ -322,11 +333,12 @@ export class RedisRateLimiter implements RateLimiter {
 
   #release(keys: string[], member: string): RateLimitRelease {
     let released = false;
-    return async () => {
+    return async (options) => {
       if (released) return;
       released = true;
+      const backdateUs = Math.floor(backdateOf(options) * 1000);
       try {
-        await RELEASE.run(this.redis, keys, [member, this.#longestMs]);
+        await RELEASE.run(this.redis, keys, [member, this.#longestMs, backdateUs]);
       } catch {
         // Redis unreachable: the slot's lease (inFlightLeaseMs) reclaims it; failing the
         // caller's finished QBO call over bookkeeping would be worse.

@@ -108,8 +108,18 @@ export interface RateLimitUsage {
   maxInFlight: number;
 }
 
-/** Frees the in-flight slot; calling it more than once is harmless. */
-export type RateLimitRelease = () => Promise<void>;
+export interface RateLimitReleaseOptions {
+  /**
+   * Ms (local monotonic clock) by which the call's window entry is anchored before the
+   * release: the caller knows the request reached QBO by `release time - backdateMs`
+   * (docs/qbo-api-client.md, "Where a call's window entry is anchored"). The entry never moves
+   * before the call's grant. Absent or 0: anchored at the release.
+   */
+  backdateMs?: number;
+}
+
+/** Frees the in-flight slot; calling it more than once is harmless (the first call counts). */
+export type RateLimitRelease = (options?: RateLimitReleaseOptions) => Promise<void>;
 
 /**
  * Per-realm QBO request budget. `acquire` waits (never rejects for being busy) until the

@@ -11,6 +11,7 @@ import { listRequestLog, type RequestLogEntry } from './request-log.ts';
 import {
   control,
   injectFault,
+  sandboxStats,
   startSandboxWorld,
   type SandboxWorld,
 } from '../../../../test/sandbox-world.ts';
@@ -244,6 +245,33 @@ forEachDatabase((t) => {
       ['POST', 2, null],
       ['POST', 3, null],
     ]);
+  });
+
+  it('a burst at a realm whose answers take 300 ms gets no 429 and stays within 10 per second', async () => {
+    // The limiter counts each call from its request's send (plus QBO_RATE_TRANSIT_MS), not
+    // from its slow response's end; QBO, like the sandbox, counts the request on arrival.
+    const { db } = t();
+    const realmId = await world.newCompany();
+    const client = world.client(db, new MemoryRateLimiter(), { maxAttempts: 1 }); // a 429 fails
+    await injectFault(world.url, {
+      kind: 'latency',
+      surface: 'accounting',
+      realmId,
+      latencyMs: 300,
+    });
+    const results = await Promise.allSettled(
+      Array.from({ length: 40 }, (_, i) =>
+        i % 2 === 0
+          ? client.companyInfo(realmId)
+          : client.query(realmId, 'select * from Account maxresults 1'),
+      ),
+    );
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    const stats = await sandboxStats(world.url, realmId, world.clientId);
+    expect(stats.served).toBe(40);
+    expect(stats.throttled).toBe(0);
+    expect(stats.peakPerSecond).toBeLessThanOrEqual(10);
+    expect(stats.peakConcurrency).toBeLessThanOrEqual(10);
   });
 
   it('sends minorversion on every call and requestid only on writes', async () => {

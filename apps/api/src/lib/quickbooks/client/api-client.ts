@@ -11,7 +11,13 @@
 //   - anything else (validation faults 6240, 5010, 610…) surfaces at once: retrying cannot help.
 import type pino from 'pino';
 import { sleep } from '../../sleep.ts';
-import { SECOND_MS, type Clock, type RateLimiter, type RequestLogSink } from '../ports.ts';
+import {
+  SECOND_MS,
+  type Clock,
+  type RateLimitReleaseOptions,
+  type RateLimiter,
+  type RequestLogSink,
+} from '../ports.ts';
 import {
   QboAuthError,
   QboError,
@@ -22,6 +28,7 @@ import {
   faultFromJson,
 } from './errors.ts';
 import { scrubSecrets } from './request-log.ts';
+import { probeSend, type SendProbe } from './send-probe.ts';
 
 /** What the client needs from the TokenStore (connection/token-store.ts). */
 export interface AccessTokenSource {
@@ -87,6 +94,12 @@ export interface QboApiClientDeps {
   /** Waits between attempts; an abort of the caller's signal ends the wait. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   retry?: Partial<RetryPolicy>;
+  /**
+   * The longest one-way transit assumed from this process to QBO (QBO_RATE_TRANSIT_MS;
+   * default 100 ms). A call's rate-limit window entry is anchored at the socket write of its
+   * request plus this, when that is before its response ended (docs/qbo-api-client.md).
+   */
+  rateTransitMs?: number;
   /** Swappable transport (default: Node's fetch). */
   fetch?: typeof fetch;
   random?: () => number;
@@ -96,6 +109,7 @@ export interface QboApiClientDeps {
 export const MAX_REQUEST_ID_LENGTH = 50;
 export const DEFAULT_TIMEOUT_MS = 60 * SECOND_MS;
 export const DEFAULT_MAX_ATTEMPTS = 4;
+export const DEFAULT_RATE_TRANSIT_MS = 100;
 
 /** Full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"): uniform in [0, cap). */
 export function backoffDelayMs(
@@ -350,16 +364,16 @@ export class QboApiClient {
     let intuitTid: string | null = null;
     let outcome: QboResponse<T> | QboError;
     let reduceFailure: { err: unknown } | null = null;
+    let probe: SendProbe | null = null;
     try {
       const timeout = AbortSignal.timeout(this.#d.timeoutMs ?? DEFAULT_TIMEOUT_MS);
       const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
       try {
-        const res = await this.#fetch(url, {
-          method: req.method,
-          headers,
-          body: payload ?? null,
-          signal,
-        });
+        const send = probeSend(() =>
+          this.#fetch(url, { method: req.method, headers, body: payload ?? null, signal }),
+        );
+        probe = send.probe;
+        const res = await send.sent;
         status = res.status;
         // Intuit sends `intuit_tid`; recordings also show `intuit-tid`.
         intuitTid = res.headers.get('intuit_tid') ?? res.headers.get('intuit-tid');
@@ -377,7 +391,7 @@ export class QboApiClient {
         outcome = networkError(err, status !== null);
       }
     } finally {
-      await release();
+      await release(arrivalBound(probe, this.#d.rateTransitMs ?? DEFAULT_RATE_TRANSIT_MS));
     }
 
     const durationMs = performance.now() - t0;
@@ -400,6 +414,16 @@ export class QboApiClient {
     if (reduceFailure) throw reduceFailure.err;
     return outcome as QboResponse<T>;
   }
+}
+
+/**
+ * Where the limiter anchors the call's window entry: QBO counted the request by its socket
+ * write plus the transit allowance, or by now (the response has ended), whichever is first.
+ * A duration on the monotonic clock, so the Redis limiter can apply it on its own clock.
+ */
+function arrivalBound(probe: SendProbe | null, transitMs: number): RateLimitReleaseOptions {
+  if (probe?.sentAt == null) return {};
+  return { backdateMs: Math.max(0, performance.now() - (probe.sentAt + transitMs)) };
 }
 
 function classify<T>(
