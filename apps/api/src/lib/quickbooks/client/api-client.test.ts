@@ -111,6 +111,59 @@ describe('giving up', () => {
   });
 });
 
+describe('where a call holds its rate-limit place', () => {
+  it('a slow answer frees its place from its send; after a 429 the realm waits for whole calls for a minute', async () => {
+    // QBO answering after 150 ms, and with a 429 to realm 2's first call.
+    let throttle = true;
+    const qbo = http.createServer((req, res) => {
+      if (throttle && req.url?.includes('/2/')) {
+        throttle = false;
+        res.writeHead(429, { 'content-type': 'application/json' });
+        res.end(
+          '{"Fault":{"Error":[{"Message":"ThrottleExceeded","code":"3001"}],"type":"SERVICE"}}',
+        );
+        return;
+      }
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"CompanyInfo":{"Id":"1"},"time":"2026-01-01"}');
+      }, 150);
+    });
+    await new Promise<void>((r) => qbo.listen(0, '127.0.0.1', r));
+    const memory = new MemoryRateLimiter();
+    const backdates: Record<string, (number | undefined)[]> = {};
+    const client = clientOf(qbo, {
+      rateTransitMs: 20,
+      maxAttempts: 1,
+      limiter: {
+        acquire: async (realmId, o) => {
+          const release = await memory.acquire(realmId, o);
+          return async (options) => {
+            (backdates[realmId] ??= []).push(options?.backdateMs);
+            await release(options);
+          };
+        },
+        usage: (realmId) => memory.usage(realmId),
+      },
+    });
+    const read = (realmId: string) =>
+      client.request(realmId, { method: 'GET', path: `/companyinfo/${realmId}` });
+    try {
+      await read('1');
+      await expect(read('2')).rejects.toBeInstanceOf(QboThrottledError);
+      await read('2');
+      await read('1');
+      // Realm 1: sent, then answered ~150 ms later; its place was freed from send + 20 ms.
+      expect(backdates['1']).toHaveLength(2);
+      for (const b of backdates['1']!) expect(b).toBeGreaterThan(50);
+      // Realm 2: the 429 and the call after it keep their place until they end.
+      expect(backdates['2']).toEqual([undefined, undefined]);
+    } finally {
+      await new Promise((r) => qbo.close(r));
+    }
+  });
+});
+
 describe('reducing a page', () => {
   it('a query keeps what its reduce makes of the page; a reduce that throws fails the call once, after logging it as answered', async () => {
     let served = 0;

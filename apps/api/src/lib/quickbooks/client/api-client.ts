@@ -110,6 +110,12 @@ export const MAX_REQUEST_ID_LENGTH = 50;
 export const DEFAULT_TIMEOUT_MS = 60 * SECOND_MS;
 export const DEFAULT_MAX_ATTEMPTS = 4;
 export const DEFAULT_RATE_TRANSIT_MS = 100;
+/**
+ * After a 429, how long a realm's calls hold their window place until their response ended
+ * (the safe anchor) instead of their send plus the transit allowance: a throttle says a
+ * request reached QBO later than the allowance assumed, so the next ones would too.
+ */
+export const STRICT_ANCHOR_AFTER_THROTTLE_MS = 60_000;
 
 /** Full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"): uniform in [0, cap). */
 export function backoffDelayMs(
@@ -144,6 +150,8 @@ export class QboApiClient {
   readonly #retry: RetryPolicy;
   readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly #fetch: typeof fetch;
+  /** Per realm: until when (performance.now()) calls are anchored at their end, after a 429. */
+  readonly #strictUntil = new Map<string, number>();
 
   constructor(deps: QboApiClientDeps) {
     this.#d = deps;
@@ -365,6 +373,7 @@ export class QboApiClient {
     let outcome: QboResponse<T> | QboError;
     let reduceFailure: { err: unknown } | null = null;
     let probe: SendProbe | null = null;
+    let throttled = false;
     try {
       const timeout = AbortSignal.timeout(this.#d.timeoutMs ?? DEFAULT_TIMEOUT_MS);
       const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
@@ -379,6 +388,7 @@ export class QboApiClient {
         intuitTid = res.headers.get('intuit_tid') ?? res.headers.get('intuit-tid');
         const text = await res.text();
         outcome = classify<T>(res.status, text, res.headers.get('content-type'), intuitTid);
+        throttled = outcome instanceof QboThrottledError;
         if (req.reduce && !(outcome instanceof QboError)) {
           try {
             outcome = { ...outcome, body: req.reduce(outcome.body) as T };
@@ -391,7 +401,15 @@ export class QboApiClient {
         outcome = networkError(err, status !== null);
       }
     } finally {
-      await release(arrivalBound(probe, this.#d.rateTransitMs ?? DEFAULT_RATE_TRANSIT_MS));
+      await release(
+        anchorFor(
+          this.#strictUntil,
+          realmId,
+          probe,
+          throttled,
+          this.#d.rateTransitMs ?? DEFAULT_RATE_TRANSIT_MS,
+        ),
+      );
     }
 
     const durationMs = performance.now() - t0;
@@ -414,6 +432,26 @@ export class QboApiClient {
     if (reduceFailure) throw reduceFailure.err;
     return outcome as QboResponse<T>;
   }
+}
+
+/**
+ * Where the limiter anchors a call's window entry (arrivalBound), unless a 429 for the realm
+ * in the last minute says requests are reaching QBO later than the allowance assumes: then
+ * at the response's end, which is after QBO counted the request whatever the delay.
+ */
+function anchorFor(
+  strictUntil: Map<string, number>,
+  realmId: string,
+  probe: SendProbe | null,
+  throttled: boolean,
+  transitMs: number,
+): RateLimitReleaseOptions {
+  const now = performance.now();
+  if (throttled) strictUntil.set(realmId, now + STRICT_ANCHOR_AFTER_THROTTLE_MS);
+  const until = strictUntil.get(realmId);
+  if (until !== undefined && until > now) return {};
+  strictUntil.delete(realmId);
+  return arrivalBound(probe, transitMs);
 }
 
 /**
