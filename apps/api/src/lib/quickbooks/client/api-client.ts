@@ -111,11 +111,13 @@ export const DEFAULT_TIMEOUT_MS = 60 * SECOND_MS;
 export const DEFAULT_MAX_ATTEMPTS = 4;
 export const DEFAULT_RATE_TRANSIT_MS = 100;
 /**
- * After a 429, how long a realm's calls hold their window place until their response ended
- * (the safe anchor) instead of their send plus the transit allowance: a throttle says a
- * request reached QBO later than the allowance assumed, so the next ones would too.
+ * A 429 says a request reached QBO later than the transit allowance assumed, and the next
+ * ones may too: each 429 doubles the realm's allowance (from QBO_RATE_TRANSIT_MS, at most
+ * `MAX_WIDENED_TRANSIT_MS`, past which a call's response has usually ended anyway), and
+ * the realm goes back to the configured allowance after this long without another 429.
  */
-export const STRICT_ANCHOR_AFTER_THROTTLE_MS = 60_000;
+export const WIDENED_TRANSIT_HOLD_MS = 60_000;
+export const MAX_WIDENED_TRANSIT_MS = 1_600;
 
 /** Full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"): uniform in [0, cap). */
 export function backoffDelayMs(
@@ -150,8 +152,8 @@ export class QboApiClient {
   readonly #retry: RetryPolicy;
   readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly #fetch: typeof fetch;
-  /** Per realm: until when (performance.now()) calls are anchored at their end, after a 429. */
-  readonly #strictUntil = new Map<string, number>();
+  /** Per realm, after a 429: the widened transit allowance and when it was last widened. */
+  readonly #widened = new Map<string, { transitMs: number; at: number }>();
 
   constructor(deps: QboApiClientDeps) {
     this.#d = deps;
@@ -403,7 +405,7 @@ export class QboApiClient {
     } finally {
       await release(
         anchorFor(
-          this.#strictUntil,
+          this.#widened,
           realmId,
           probe,
           throttled,
@@ -435,23 +437,28 @@ export class QboApiClient {
 }
 
 /**
- * Where the limiter anchors a call's window entry (arrivalBound), unless a 429 for the realm
- * in the last minute says requests are reaching QBO later than the allowance assumes: then
- * at the response's end, which is after QBO counted the request whatever the delay.
+ * Where the limiter anchors a call's window entry (arrivalBound), with the realm's transit
+ * allowance widened after 429s (`WIDENED_TRANSIT_HOLD_MS`).
  */
 function anchorFor(
-  strictUntil: Map<string, number>,
+  widened: Map<string, { transitMs: number; at: number }>,
   realmId: string,
   probe: SendProbe | null,
   throttled: boolean,
   transitMs: number,
 ): RateLimitReleaseOptions {
   const now = performance.now();
-  if (throttled) strictUntil.set(realmId, now + STRICT_ANCHOR_AFTER_THROTTLE_MS);
-  const until = strictUntil.get(realmId);
-  if (until !== undefined && until > now) return {};
-  strictUntil.delete(realmId);
-  return arrivalBound(probe, transitMs);
+  let w = widened.get(realmId);
+  if (w && now - w.at > WIDENED_TRANSIT_HOLD_MS) {
+    widened.delete(realmId);
+    w = undefined;
+  }
+  if (throttled) {
+    const base = Math.max(transitMs, w?.transitMs ?? 0, 50);
+    w = { transitMs: Math.min(MAX_WIDENED_TRANSIT_MS, base * 2), at: now };
+    widened.set(realmId, w);
+  }
+  return arrivalBound(probe, Math.max(transitMs, w?.transitMs ?? 0));
 }
 
 /**
