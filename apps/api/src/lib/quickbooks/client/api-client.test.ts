@@ -112,7 +112,7 @@ describe('giving up', () => {
 });
 
 describe('where a call holds its rate-limit place', () => {
-  it('a slow answer frees its place from its send; a 429 doubles the realm’s transit allowance', async () => {
+  it('a slow answer frees its place from its send; a 429 widens the realm’s transit allowance', async () => {
     // QBO answering after 150 ms, and with a 429 to realm 2's first call.
     let throttle = true;
     const qbo = http.createServer((req, res) => {

@@ -112,11 +112,14 @@ export const DEFAULT_MAX_ATTEMPTS = 4;
 export const DEFAULT_RATE_TRANSIT_MS = 100;
 /**
  * A 429 says a request reached QBO later than the transit allowance assumed, and the next
- * ones may too: each 429 doubles the realm's allowance (from QBO_RATE_TRANSIT_MS, at most
- * `MAX_WIDENED_TRANSIT_MS`, past which a call's response has usually ended anyway), and
- * the realm goes back to the configured allowance after this long without another 429.
+ * ones may too: a 429 widens the realm's allowance by QBO_RATE_TRANSIT_MS (at most
+ * `MAX_WIDENED_TRANSIT_MS`, past which a call's response has usually ended anyway), once per
+ * `WIDEN_AT_MOST_EVERY_MS` (the calls in flight when QBO throttled one meet the same, and are
+ * one piece of evidence), and the realm goes back to the configured allowance after
+ * `WIDENED_TRANSIT_HOLD_MS` without another 429.
  */
 export const WIDENED_TRANSIT_HOLD_MS = 60_000;
+export const WIDEN_AT_MOST_EVERY_MS = 2_000;
 export const MAX_WIDENED_TRANSIT_MS = 1_600;
 
 /** Full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"): uniform in [0, cap). */
@@ -453,9 +456,12 @@ function anchorFor(
     widened.delete(realmId);
     w = undefined;
   }
-  if (throttled) {
-    const base = Math.max(transitMs, w?.transitMs ?? 0, 50);
-    w = { transitMs: Math.min(MAX_WIDENED_TRANSIT_MS, base * 2), at: now };
+  if (throttled && (!w || now - w.at > WIDEN_AT_MOST_EVERY_MS)) {
+    const step = Math.max(transitMs, 50);
+    w = {
+      transitMs: Math.min(MAX_WIDENED_TRANSIT_MS, (w?.transitMs ?? transitMs) + step),
+      at: now,
+    };
     widened.set(realmId, w);
   }
   return arrivalBound(probe, Math.max(transitMs, w?.transitMs ?? 0));
