@@ -3,7 +3,7 @@
 // shapes — see src/db/schema.ts — so code and tests cannot tell them apart.
 import fs from 'node:fs';
 import path from 'node:path';
-import { PGlite, type ParserOptions } from '@electric-sql/pglite';
+import { PGlite, type ParserOptions, type SerializerOptions } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from '../db/schema.ts';
@@ -128,6 +128,13 @@ const PGLITE_PARSERS: ParserOptions = {
   [INT8]: identity,
   [DATE]: identity,
 };
+// bytea parameters as hex text, natively: PGlite's own serialiser builds one string per byte
+// (a full sync's 1.5 MB page parameter took seconds). Same in pglite-thread.mjs.
+const BYTEA = 17;
+const PGLITE_SERIALIZERS: SerializerOptions = {
+  [BYTEA]: (x: Uint8Array) =>
+    '\\x' + Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('hex'),
+};
 
 const openDataDirs = new Set<string>();
 
@@ -191,6 +198,7 @@ async function openInThread(
       ...(dir ? { dataDir: dir } : {}),
       ...(loadDataDir ? { loadDataDir } : {}),
       parsers: PGLITE_PARSERS,
+      serializers: PGLITE_SERIALIZERS,
     });
   let pglite = await open();
   if (reopenAfterCreate) {

@@ -69,6 +69,19 @@ describe('PGlite on a thread of its own', () => {
     expect((dup as Error).message).toMatch(/duplicate key/);
   });
 
+  it('passes a bytea parameter byte for byte, on either thread', async () => {
+    for (const { db } of [await memoryDb(true), await memoryDb(false)]) {
+      const bytes = Buffer.from('{"DisplayName":"Zoë ✓","n":[1,2]}', 'utf8');
+      const r = await sql<{
+        text: string;
+        n: number;
+      }>`select convert_from(${bytes}, 'UTF8') as text, octet_length(${bytes}::bytea) as n`.execute(
+        db,
+      );
+      expect(r.rows[0]).toEqual({ text: bytes.toString('utf8'), n: bytes.length });
+    }
+  });
+
   it('rolls a failed transaction back whole, and other callers never land inside one', async () => {
     const { db } = await memoryDb();
     const outside = [] as Promise<unknown>[];
