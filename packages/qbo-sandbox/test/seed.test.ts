@@ -283,6 +283,45 @@ describe('seeded data through the Accounting API', () => {
   });
 });
 
+describe('orders built at seed time', () => {
+  it('ORDERBY Id and the default order page a seeded company exactly, and follow a change made after the seed', async () => {
+    const res = await control(`/_sandbox/companies/${t.realmId}/seed`, {
+      seed: 11,
+      preset: 'small',
+      replace: true,
+    });
+    expect(res.status).toBe(200);
+    const page = async (q: string): Promise<string[]> => {
+      const r = await t.api(`/query?query=${encodeURIComponent(q)}&minorversion=75`);
+      expect(r.status).toBe(200);
+      return ((r.body.QueryResponse.Invoice ?? []) as { Id: string }[]).map((i) => i.Id);
+    };
+    const stored = [...t.company.table('Invoice').keys()];
+    const byId = [...stored].sort((a, b) => Number(a) - Number(b));
+    expect(await page('SELECT * FROM Invoice ORDERBY Id STARTPOSITION 1 MAXRESULTS 1000')).toEqual(
+      byId,
+    );
+    // QBO's default for transactions: last changed first.
+    const newestFirst = [...t.company.table('Invoice').values()]
+      .sort((a, b) => b.updatedAt - a.updatedAt || Number(b.data.Id) - Number(a.data.Id))
+      .map((r) => r.data.Id as string);
+    expect(await page('SELECT * FROM Invoice STARTPOSITION 1 MAXRESULTS 1000')).toEqual(
+      newestFirst,
+    );
+
+    // A change after the seed: the orders built then must not hide it.
+    const first = t.company.get('Invoice', byId[0]!)!;
+    const edited = await t.api('/invoice', {
+      body: { Id: first.Id, SyncToken: first.SyncToken, sparse: true, PrivateNote: 'later' },
+    });
+    expect(edited.status).toBe(200);
+    expect((await page('SELECT * FROM Invoice STARTPOSITION 1 MAXRESULTS 1'))[0]).toBe(first.Id);
+    expect(await page('SELECT * FROM Invoice ORDERBY Id STARTPOSITION 1 MAXRESULTS 1000')).toEqual(
+      byId,
+    );
+  });
+});
+
 describe('seed control API', () => {
   it('a 100,000-entity seed completes with exactly that many entities', async () => {
     const res = await control('/_sandbox/seed', { seed: 100, preset: 'large' });

@@ -1,6 +1,7 @@
-import type { Company } from '../core/company.ts';
+import type { Company, EntityName } from '../core/company.ts';
 import { SINGLETON_ENTITIES } from '../core/company.ts';
 import { storedJson } from '../core/json-text.ts';
+import { warmOrders } from '../query/evaluator.ts';
 import {
   buildAccounts,
   buildCompanyInfo,
@@ -110,6 +111,7 @@ export function seedCompany(company: Company, input: SeedOptions): SeedResult {
 
   const counts: Record<string, number> = {};
   for (const row of ctx.rows) counts[row.entity] = (counts[row.entity] ?? 0) + 1;
+  for (const entity of Object.keys(counts)) warmOrders(company, entity as EntityName);
   return {
     realmId: company.realmId,
     options,
