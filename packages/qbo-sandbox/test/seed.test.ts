@@ -304,7 +304,7 @@ describe('orders built at seed time', () => {
     // QBO's default for transactions: last changed first.
     const newestFirst = [...t.company.table('Invoice').values()]
       .sort((a, b) => b.updatedAt - a.updatedAt || Number(b.data.Id) - Number(a.data.Id))
-      .map((r) => r.data.Id as string);
+      .map((r) => r.data.Id);
     expect(await page('SELECT * FROM Invoice STARTPOSITION 1 MAXRESULTS 1000')).toEqual(
       newestFirst,
     );
