@@ -20,25 +20,18 @@ const serializers = {
 };
 
 /**
- * @typedef {{ dataDir: string | null, loadDataDir: ArrayBuffer | null, reopenAfterCreate: boolean, schema: string | null }} ThreadOptions
+ * @typedef {{ dataDir: string | null, loadDataDir: ArrayBuffer | null, schema: string | null }} ThreadOptions
  */
 
 /** @param {ThreadOptions} o */
 async function open(o) {
-  const create = () =>
-    PGlite.create({
-      ...(o.dataDir ? { dataDir: o.dataDir } : {}),
-      ...(o.loadDataDir ? { loadDataDir: new Blob([o.loadDataDir]) } : {}),
-      parsers,
-      serializers,
-    });
-  let pglite = await create();
-  // initdb grows the WebAssembly memory to ~800 MB, which never shrinks; reopening the
-  // cluster just written leaves ~440 MB (bench/start.md).
-  if (o.reopenAfterCreate) {
-    await pglite.close();
-    pglite = await create();
-  }
+  // (A cluster initdb has just written is reopened on a new thread: pglite-remote.ts.)
+  const pglite = await PGlite.create({
+    ...(o.dataDir ? { dataDir: o.dataDir } : {}),
+    ...(o.loadDataDir ? { loadDataDir: new Blob([o.loadDataDir]) } : {}),
+    parsers,
+    serializers,
+  });
   // PGlite is one session, so a session-level search_path holds for every query.
   if (o.schema) {
     await pglite.exec(
