@@ -1,8 +1,11 @@
 // Shared by the webhook tests: changes made in the sandbox as a QuickBooks user makes them
 // (notified by webhook), signed posts as Intuit sends them, and waiting until every delivery
 // is in and processed.
-import { createHmac } from 'node:crypto';
-import { countUnfinished } from '../src/lib/quickbooks/webhooks/webhook-events.repo.ts';
+import { createHash, createHmac } from 'node:crypto';
+import {
+  countUnfinished,
+  type NewDelivery,
+} from '../src/lib/quickbooks/webhooks/webhook-events.repo.ts';
 import { control, type Sandbox, type TestService } from './service-harness.ts';
 
 /** "Someone edited it in QuickBooks": a write through the sandbox's control API. */
@@ -64,6 +67,31 @@ export async function refuseReads(sandbox: Sandbox, realmId: string): Promise<()
 /** A legacy-format notification body for one realm. */
 export function legacy(realmId: string, entities: Record<string, unknown>[]): string {
   return JSON.stringify({ eventNotifications: [{ realmId, dataChangeEvent: { entities } }] });
+}
+
+/** A signed legacy delivery of one Customer Update, as the receiver hands it to storage. */
+export function newDelivery(
+  realmId: string,
+  customerId: string,
+  o: Partial<NewDelivery> = {},
+): NewDelivery {
+  const rawBody = legacy(realmId, [{ name: 'Customer', id: customerId, operation: 'Update' }]);
+  return {
+    eventId: createHash('sha256').update(rawBody).digest('hex'),
+    rawBody,
+    payload: JSON.parse(rawBody),
+    signatureValid: true,
+    format: 'legacy',
+    realmIds: [realmId],
+    entities: ['Customer'],
+    operations: ['Update'],
+    notificationCount: 1,
+    intuitTid: null,
+    status: 'pending',
+    reason: null,
+    receivedAt: new Date(),
+    ...o,
+  };
 }
 
 /** POST /webhook with `body` as is; the answer parsed. */

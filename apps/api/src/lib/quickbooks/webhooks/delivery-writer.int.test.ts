@@ -1,35 +1,11 @@
 // Group commit of deliveries (PGlite; Postgres too when DATABASE_URL is set): what arrives
 // while a write is in flight is stored in the next statement, and must end exactly as if
 // each delivery had been stored alone.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { forEachDatabase } from '../../../../test/db-helpers.ts';
+import { newDelivery } from '../../../../test/webhook-helpers.ts';
 import { DeliveryWriter } from './delivery-writer.ts';
-import type { NewDelivery } from './webhook-events.repo.ts';
-
-function delivery(realmId: string, id: string, o: Partial<NewDelivery> = {}): NewDelivery {
-  const rawBody = JSON.stringify({
-    eventNotifications: [
-      { realmId, dataChangeEvent: { entities: [{ name: 'Customer', id, operation: 'Update' }] } },
-    ],
-  });
-  return {
-    eventId: createHash('sha256').update(rawBody).digest('hex'),
-    rawBody,
-    payload: JSON.parse(rawBody),
-    signatureValid: true,
-    format: 'legacy',
-    realmIds: [realmId],
-    entities: ['Customer'],
-    operations: ['Update'],
-    notificationCount: 1,
-    intuitTid: null,
-    status: 'pending',
-    reason: null,
-    receivedAt: new Date(),
-    ...o,
-  };
-}
 
 describe('DeliveryWriter', () => {
   forEachDatabase((t) => {
@@ -37,15 +13,15 @@ describe('DeliveryWriter', () => {
       const { db } = t();
       const writer = new DeliveryWriter(db);
       const realmId = `dw${randomBytes(5).toString('hex')}`;
-      const first = delivery(realmId, '1');
+      const first = newDelivery(realmId, '1');
       // All in one tick: the first is written at once, the rest wait and go together.
       const stored = await Promise.all([
         writer.write(first),
-        writer.write(delivery(realmId, '2')),
-        writer.write(delivery(realmId, '3')),
-        writer.write(delivery(realmId, '3')),
-        writer.write(delivery(realmId, '3')),
-        writer.write({ ...delivery(realmId, '3'), signatureValid: false, status: 'rejected' }),
+        writer.write(newDelivery(realmId, '2')),
+        writer.write(newDelivery(realmId, '3')),
+        writer.write(newDelivery(realmId, '3')),
+        writer.write(newDelivery(realmId, '3')),
+        writer.write({ ...newDelivery(realmId, '3'), signatureValid: false, status: 'rejected' }),
         writer.write(first),
       ]);
       expect(stored.map((s) => s.duplicate)).toEqual([
@@ -62,8 +38,8 @@ describe('DeliveryWriter', () => {
       // A row the database refuses (trace id over 200 characters) fails its own write only.
       const [bad, good] = await Promise.allSettled([
         writer.write(first),
-        writer.write(delivery(realmId, '4', { intuitTid: 'x'.repeat(201) })),
-        writer.write(delivery(realmId, '5')),
+        writer.write(newDelivery(realmId, '4', { intuitTid: 'x'.repeat(201) })),
+        writer.write(newDelivery(realmId, '5')),
       ]).then((r) => r.slice(1));
       expect(bad!.status).toBe('rejected');
       expect(good!.status).toBe('fulfilled');

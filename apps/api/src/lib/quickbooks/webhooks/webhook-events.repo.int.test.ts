@@ -1,8 +1,8 @@
 // Claims and their lease: a worker that dies in the middle of a round must not hold its
 // events back for long, and a worker still working must not lose them to another.
-import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
 import { forEachDatabase } from '../../../../test/db-helpers.ts';
+import { newDelivery } from '../../../../test/webhook-helpers.ts';
 import { claimDueEvents, insertDeliveries, nextDueAt, renewClaims } from './webhook-events.repo.ts';
 
 const LEASE = 30_000;
@@ -13,21 +13,7 @@ forEachDatabase((t) => {
   it('a claim is taken again only once its worker stops renewing it for the lease', async () => {
     const { db } = t();
     const [stored] = await insertDeliveries(db, [
-      {
-        eventId: randomUUID(),
-        rawBody: '{}',
-        payload: {},
-        signatureValid: true,
-        format: 'legacy',
-        realmIds: ['4620816365000000001'],
-        entities: ['Customer'],
-        operations: ['Update'],
-        notificationCount: 1,
-        intuitTid: null,
-        status: 'pending',
-        reason: null,
-        receivedAt: at(0),
-      },
+      newDelivery('4620816365000000001', '1', { receivedAt: at(0) }),
     ]);
     const id = stored!.id;
     const claim = async (ms: number) =>
