@@ -3,12 +3,12 @@
 // shapes — see src/db/schema.ts — so code and tests cannot tell them apart.
 import fs from 'node:fs';
 import path from 'node:path';
-import { PGlite, type ParserOptions, type SerializerOptions } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from '../db/schema.ts';
 import { pgliteKysely } from './pglite-dialect.ts';
 import { RemotePglite, type PgliteSession } from './pglite-remote.ts';
+import { openPgliteSession } from './pglite-open.mjs';
 
 export type DatabaseKind = 'pglite' | 'postgres';
 
@@ -59,10 +59,8 @@ export interface DatabaseHandle {
 export const DEFAULT_PGLITE_DIR = './.data/pglite';
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
-// Type OIDs (pg_type) whose default parsing differs between the drivers or loses data.
-const INT8 = 20;
+// node-postgres' `date` type OID (pg_type); PGlite's parsers are in pglite-open.mjs.
 const DATE = 1082;
-const NUMERIC = 1700;
 const identity = (value: string): string => value;
 
 export async function createDatabase(options: DatabaseOptions = {}): Promise<DatabaseHandle> {
@@ -121,21 +119,6 @@ function openPostgres(url: string, schema: string | null, poolSize: number): Dat
   };
 }
 
-// node-postgres already returns numeric and int8 as strings; PGlite is told to do the same,
-// and both return `date` as the 'YYYY-MM-DD' text instead of a midnight Date.
-const PGLITE_PARSERS: ParserOptions = {
-  [NUMERIC]: identity,
-  [INT8]: identity,
-  [DATE]: identity,
-};
-// bytea parameters as hex text, natively: PGlite's own serialiser builds one string per byte
-// (a full sync's 1.5 MB page parameter took seconds). Same in pglite-thread.mjs.
-const BYTEA = 17;
-const PGLITE_SERIALIZERS: SerializerOptions = {
-  [BYTEA]: (x: Uint8Array) =>
-    '\\x' + Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('hex'),
-};
-
 const openDataDirs = new Set<string>();
 
 async function openPglite(
@@ -193,22 +176,9 @@ async function openInThread(
   loadDataDir: Blob | undefined,
   reopenAfterCreate: boolean,
 ): Promise<PgliteSession> {
-  const open = () =>
-    PGlite.create({
-      ...(dir ? { dataDir: dir } : {}),
-      ...(loadDataDir ? { loadDataDir } : {}),
-      parsers: PGLITE_PARSERS,
-      serializers: PGLITE_SERIALIZERS,
-    });
-  let pglite = await open();
-  if (reopenAfterCreate) {
-    await pglite.close();
-    pglite = await open();
-  }
-  // PGlite is one session, so a session-level search_path holds for every query.
-  if (schema)
-    await pglite.exec(`create schema if not exists "${schema}"; set search_path to "${schema}"`);
-  return pglite;
+  const options = { dataDir: dir, loadDataDir: loadDataDir ?? null };
+  if (reopenAfterCreate) await (await openPgliteSession({ ...options, schema: null })).close();
+  return openPgliteSession({ ...options, schema });
 }
 
 /** Whether `dir` holds a PGlite (Postgres) cluster already: initdb writes PG_VERSION. */

@@ -5,41 +5,8 @@
 // every runner (vitest's workers do not), and this file only moves messages.
 // @ts-check
 import { parentPort, workerData } from 'node:worker_threads';
-import { Blob, Buffer } from 'node:buffer';
-import { PGlite } from '@electric-sql/pglite';
-
-// The type OIDs whose default parsing differs between PGlite and node-postgres (db.ts):
-// int8 (20), date (1082) and numeric (1700) stay text.
-const identity = (/** @type {string} */ value) => value;
-const parsers = { 20: identity, 1082: identity, 1700: identity };
-// bytea (17) parameters as hex text, natively: PGlite's own serialiser builds one string per
-// byte, which for a full sync's 1.5 MB page parameter was most of this thread's time.
-const serializers = {
-  17: (/** @type {Uint8Array} */ x) =>
-    '\\x' + Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('hex'),
-};
-
-/**
- * @typedef {{ dataDir: string | null, loadDataDir: ArrayBuffer | null, schema: string | null }} ThreadOptions
- */
-
-/** @param {ThreadOptions} o */
-async function open(o) {
-  // (A cluster initdb has just written is reopened on a new thread: pglite-remote.ts.)
-  const pglite = await PGlite.create({
-    ...(o.dataDir ? { dataDir: o.dataDir } : {}),
-    ...(o.loadDataDir ? { loadDataDir: new Blob([o.loadDataDir]) } : {}),
-    parsers,
-    serializers,
-  });
-  // PGlite is one session, so a session-level search_path holds for every query.
-  if (o.schema) {
-    await pglite.exec(
-      `create schema if not exists "${o.schema}"; set search_path to "${o.schema}"`,
-    );
-  }
-  return pglite;
-}
+import { Blob } from 'node:buffer';
+import { openPgliteSession } from './pglite-open.mjs';
 
 /** An error as plain data: the message, and the fields Postgres gave (code, detail…). */
 function plainError(/** @type {unknown} */ err) {
@@ -81,7 +48,12 @@ if (!port) throw new Error('pglite-thread.mjs runs as a worker thread');
 /** @type {import('@electric-sql/pglite').PGlite} */
 let pglite;
 try {
-  pglite = await open(/** @type {ThreadOptions} */ (workerData));
+  // (A cluster initdb has just written is reopened on a new thread: pglite-remote.ts.)
+  const o = workerData;
+  pglite = await openPgliteSession({
+    ...o,
+    loadDataDir: o.loadDataDir ? new Blob([o.loadDataDir]) : null,
+  });
   port.postMessage({ id: 0, ok: true, result: null });
 } catch (err) {
   port.postMessage({ id: 0, ok: false, error: plainError(err) });
