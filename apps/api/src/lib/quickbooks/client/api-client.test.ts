@@ -13,6 +13,7 @@ import {
   isTransient,
 } from './api-client.ts';
 import { QboFault, QboNetworkError, QboThrottledError } from './errors.ts';
+import { QBO_RATE_LIMITS } from './limits.ts';
 import { sanitizeLogPath, scrubSecrets } from './request-log.ts';
 
 const fault = (status: number, code = '10000') =>
@@ -105,6 +106,40 @@ describe('giving up', () => {
       });
       await expect(call).rejects.toBe(reason);
       expect(logged.map((r) => [r.attempt, r.status])).toEqual([[1, 503]]);
+    } finally {
+      await new Promise((r) => qbo.close(r));
+    }
+  });
+});
+
+describe('the order calls go in', () => {
+  it('calls reach QBO in the order they were made, however their token reads finish', async () => {
+    const arrived: string[] = [];
+    const qbo = http.createServer((req, res) => {
+      arrived.push(new URL(req.url!, 'http://x').pathname.split('/').pop()!);
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"Item":{"Id":"1"}}');
+    });
+    await new Promise<void>((r) => qbo.listen(0, '127.0.0.1', r));
+    // The token store answers later the earlier it was asked (slower reads first), and the
+    // realm may have one call in flight: the limiter alone decides the order.
+    let reads = 0;
+    const client = clientOf(qbo, {
+      tokens: {
+        getAccessToken: async () => {
+          const delay = Math.max(0, 40 - 10 * reads++);
+          await new Promise((r) => setTimeout(r, delay));
+          return 'access-token';
+        },
+        invalidateAccessToken: async () => {},
+      },
+      limiter: new MemoryRateLimiter({ ...QBO_RATE_LIMITS, maxInFlight: 1 }),
+    });
+    try {
+      const names = ['a', 'b', 'c', 'd'];
+      await Promise.all(
+        names.map((n) => client.request('1', { method: 'GET', path: `/item/${n}` })),
+      );
+      expect(arrived).toEqual(names);
     } finally {
       await new Promise((r) => qbo.close(r));
     }

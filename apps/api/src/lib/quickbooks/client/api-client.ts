@@ -180,11 +180,21 @@ export class QboApiClient {
     let reauthorised = false;
     for (;;) {
       attempt += 1;
-      const token = await this.#d.tokens.getAccessToken(realmId);
+      let token: string | null = null;
+      let tokenFailed = false;
       try {
-        return await this.#attempt<T>(realmId, req, token, attempt);
+        return await this.#attempt<T>(realmId, req, attempt, async () => {
+          try {
+            token = await this.#d.tokens.getAccessToken(realmId);
+          } catch (err) {
+            tokenFailed = true; // the token store's own errors are not QBO's to retry
+            throw err;
+          }
+          return token;
+        });
       } catch (err) {
-        if (err instanceof QboAuthError && err.status === 401 && !reauthorised) {
+        if (tokenFailed) throw err;
+        if (err instanceof QboAuthError && err.status === 401 && !reauthorised && token) {
           reauthorised = true;
           log.warn(
             { intuit_tid: err.intuitTid, attempt },
@@ -343,12 +353,16 @@ export class QboApiClient {
     return res.body;
   }
 
-  /** One HTTP attempt: limiter slot, fetch, read, classify, log. Throws the QBO error family. */
+  /**
+   * One HTTP attempt: limiter slot, access token, fetch, read, classify, log. Throws the QBO
+   * error family. The token is read once the slot is held, not before: reads finish in any
+   * order, and the limiter then admits calls in the order they were made.
+   */
   async #attempt<T>(
     realmId: string,
     req: QboRequest,
-    token: string,
     attempt: number,
+    accessToken: () => Promise<string>,
   ): Promise<QboResponse<T>> {
     const params = new URLSearchParams(req.query);
     params.set('minorversion', String(this.#d.minorVersion));
@@ -357,7 +371,6 @@ export class QboApiClient {
     const companyPath = `/v3/company/${encodeURIComponent(realmId)}${req.path}`;
     const url = `${this.#base}/${encodeURIComponent(realmId)}${req.path}?${params.toString()}`;
     const headers: Record<string, string> = {
-      authorization: `Bearer ${token}`,
       accept: 'application/json',
       'user-agent': 'qbo-sync',
     };
@@ -379,7 +392,10 @@ export class QboApiClient {
     let reduceFailure: { err: unknown } | null = null;
     let probe: SendProbe | null = null;
     let throttled = false;
+    let token: string;
     try {
+      token = await accessToken();
+      headers.authorization = `Bearer ${token}`;
       const timeout = AbortSignal.timeout(this.#d.timeoutMs ?? DEFAULT_TIMEOUT_MS);
       const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
       try {
