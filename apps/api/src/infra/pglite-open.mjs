@@ -20,7 +20,25 @@ const PGLITE_PARSERS = { 20: identity, 1082: identity, 1700: identity };
 const PGLITE_SERIALIZERS = {
   17: (/** @type {Uint8Array} */ x) =>
     '\\x' + Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('hex'),
+  3802: jsonbText,
 };
+
+/**
+ * jsonb (3802) parameters: bytes in jsonb's binary form (a version byte 1, then the JSON text
+ * in UTF-8), as node-postgres sends a Buffer, become that text; anything else as PGlite does
+ * it (a string as it is, any other value as JSON with bigints as strings).
+ * @param {unknown} x
+ * @returns {string}
+ */
+function jsonbText(x) {
+  if (x instanceof Uint8Array) {
+    if (x[0] !== 1)
+      throw new TypeError('a jsonb parameter given as bytes must start with version 1');
+    return Buffer.from(x.buffer, x.byteOffset + 1, x.byteLength - 1).toString('utf8');
+  }
+  if (typeof x === 'string') return x;
+  return JSON.stringify(x, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+}
 
 /**
  * Opens (or creates) the cluster with the parsers and serialisers above, and sets the

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openEmptyTestDatabase } from '../../test/db-helpers.ts';
 import { createDatabase, type DatabaseHandle } from './db.ts';
 import { SessionTurns } from './pglite-dialect.ts';
+import { jsonbBinary } from '../lib/quickbooks/sync/upsert.ts';
 
 const open: DatabaseHandle[] = [];
 afterEach(async () => {
@@ -79,6 +80,21 @@ describe('PGlite on a thread of its own', () => {
         db,
       );
       expect(r.rows[0]).toEqual({ text: bytes.toString('utf8'), n: bytes.length });
+    }
+  });
+
+  it('reads a jsonb parameter in binary form as node-postgres sends it, on either thread', async () => {
+    for (const { db } of [await memoryDb(true), await memoryDb(false)]) {
+      const value = [{ DisplayName: 'Zoë ✓', n: [1, 2] }];
+      const bytes = jsonbBinary(JSON.stringify(value));
+      const asText = JSON.stringify({ plain: 'text' });
+      const r = await sql<{ a: unknown; b: unknown; c: unknown }>`
+        select ${bytes}::jsonb as a, ${asText}::jsonb as b, ${sql.val({ n: 1 })}::jsonb as c`.execute(
+        db,
+      );
+      expect(r.rows[0]).toEqual({ a: value, b: { plain: 'text' }, c: { n: 1 } });
+      const noVersion = Buffer.from(JSON.stringify(value), 'utf8');
+      await expect(sql`select ${noVersion}::jsonb`.execute(db)).rejects.toThrow(/version 1/);
     }
   });
 
