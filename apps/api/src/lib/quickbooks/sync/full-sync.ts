@@ -1,10 +1,12 @@
 // The full pass: every object of each entity read from QBO and written to its mirror, then
 // what QBO no longer has marked deleted. Rules, and why:
-//   * Count first (`SELECT COUNT(*)`), then 1,000-row pages (MAXRESULTS' maximum) in a
-//     stable order, `ORDERBY Id`: QBO's default order is by name or by last change, so
-//     paging without ORDERBY skips or repeats rows while data changes (qbo-facts, "Default
-//     query order is not Id"). Name lists are read with `Active IN (true,false)`, or QBO
-//     leaves out inactive objects.
+//   * Each entity is counted (`SELECT COUNT(*)`) and read in 1,000-row pages (MAXRESULTS'
+//     maximum) in a stable order, `ORDERBY Id`: QBO's default order is by name or by last
+//     change, so paging without ORDERBY skips or repeats rows while data changes (qbo-facts,
+//     "Default query order is not Id"). Name lists are read with `Active IN (true,false)`,
+//     or QBO leaves out inactive objects. An entity's first page goes out with its count,
+//     not after it: every entity has one, and waiting for the counts would cost the pass a
+//     whole round trip before its first page. The pages after it wait for the count.
 //   * Pages of every entity share one pool of fetchers, as many as QBO allows in flight; the
 //     client's limiter paces them to the realm's 10/s and 500/min, so the pass runs as fast as
 //     QBO's limits allow and never draws a 429 of its own making.
@@ -32,9 +34,15 @@ import type { QboApiClient } from '../client/api-client.ts';
 import { QBO_MAX_IN_FLIGHT } from '../client/limits.ts';
 import type { Clock } from '../ports.ts';
 import { touchCursor } from './cursors.ts';
-import { allObjectsFilter, mirrorTable } from './entities.ts';
+import { allObjectsFilter, LARGEST_FIRST, mirrorTable } from './entities.ts';
 import { fetchByIds, missingIds, objectsOf } from './fetch.ts';
-import { advanceCursor, finishCursor, saveRunProgress, startCursor } from './runs.ts';
+import {
+  advanceCursor,
+  finishCursor,
+  saveRunProgress,
+  setCursorTotal,
+  startCursor,
+} from './runs.ts';
 import { prepareMirrorWrite, upsertMirror, writeMirror, type MirrorWrite } from './upsert.ts';
 
 export const PAGE_SIZE = 1_000;
@@ -77,10 +85,13 @@ export async function countInQbo(
 class EntityPass {
   readonly done = new Set<number>();
   inFlight = 0;
-  /** Pages [0, planned) are queued or done; a full last page extends it. */
+  /** QBO's count, once its answer is in; until then only the first page is planned. */
+  total: number | null = null;
+  /** Pages [firstPage, planned) are handed out or done; the count or a full last page extends it. */
   planned: number;
   next: number;
-  rows: number;
+  /** Rows written by this run's pages (not those of the pages a resumed run skips). */
+  fetchedRows = 0;
   written = 0;
   finished = false;
   /** Reconciliation: objects that differed, and live mirror rows the pages found. */
@@ -89,15 +100,37 @@ class EntityPass {
 
   constructor(
     readonly entity: QboEntityType,
-    readonly total: number,
     readonly firstPage: number,
     saved?: SyncRunEntityProgress,
   ) {
     this.drift = saved?.drift ?? 0;
     this.mirrored = saved?.mirrored ?? 0;
-    this.planned = Math.max(firstPage, Math.ceil(total / PAGE_SIZE));
+    this.planned = firstPage + 1;
     this.next = firstPage;
-    this.rows = Math.min(total, firstPage * PAGE_SIZE);
+  }
+
+  get rows(): number {
+    const resumed = this.firstPage * PAGE_SIZE;
+    return Math.min(resumed, this.total ?? resumed) + this.fetchedRows;
+  }
+
+  /** The count is in: plan the pages it implies. */
+  counted(total: number): void {
+    this.total = total;
+    this.planned = Math.max(this.planned, Math.ceil(total / PAGE_SIZE));
+  }
+
+  /** A page came back with `count` objects: a full last page means more were added; read on. */
+  fetched(page: number, count: number): void {
+    if (page === this.planned - 1 && count === PAGE_SIZE) this.planned += 1;
+  }
+
+  /** The count is saved to the run and cursor (the entity's last save must come after it). */
+  countSaved = false;
+
+  /** Every planned page handed out, and the count in and saved: nothing more to fetch. */
+  allHandedOut(): boolean {
+    return this.countSaved && this.next >= this.planned;
   }
 
   /** The first page not yet written: everything before it is in the mirror. */
@@ -108,9 +141,10 @@ class EntityPass {
   }
 
   progress(complete: boolean): SyncRunEntityProgress {
+    const total = this.total ?? 0;
     return {
       done: this.rows,
-      total: Math.max(this.total, this.rows),
+      total: Math.max(total, this.rows),
       next_position: this.contiguous() * PAGE_SIZE + 1,
       complete,
       written: this.written,
@@ -128,33 +162,38 @@ export async function runFullPass(ctx: PassContext, run: QboSyncRun): Promise<vo
   const { db, api } = ctx;
   const realmId = run.realm_id;
   const log = ctx.logger.child({ realmId, runId: run.id });
-  const todo = run.entities.filter((e) => !run.progress[e]?.complete);
+  const todo = LARGEST_FIRST.filter((e) => run.entities.includes(e) && !run.progress[e]?.complete);
 
-  // Counts first, all at once: each pass knows its size before its first page.
-  const passes = await Promise.all(
-    todo.map(async (entity) => {
-      const saved = run.progress[entity];
-      const firstPage = saved?.next_position
-        ? Math.floor((saved.next_position - 1) / PAGE_SIZE)
-        : 0;
-      const total = await countInQbo(api, realmId, entity);
-      const pass = new EntityPass(entity, total, firstPage, saved);
-      await startCursor(db, realmId, entity, run.id, { done: pass.rows, total });
-      await saveRunProgress(db, run.id, entity, pass.progress(false));
-      return pass;
-    }),
+  const passes = todo.map((entity) => {
+    const saved = run.progress[entity];
+    const firstPage = saved?.next_position ? Math.floor((saved.next_position - 1) / PAGE_SIZE) : 0;
+    return new EntityPass(entity, firstPage, saved);
+  });
+  // The cursors say "running" before any page can be written (pages add to their progress).
+  await Promise.all(
+    passes.map((pass) =>
+      startCursor(db, realmId, pass.entity, run.id, { done: pass.rows, total: null }),
+    ),
   );
 
   let failure: unknown = null;
-  const nextTask = (): { pass: EntityPass; page: number } | null => {
-    if (failure || ctx.signal?.aborted) return null;
-    for (const pass of passes) {
-      if (pass.next < pass.planned) {
-        pass.inFlight += 1;
-        return { pass, page: pass.next++ };
+  /** Fetchers with nothing to hand out wait here for a count to plan more pages. */
+  const wakeFetchers: (() => void)[] = [];
+  const wake = () => {
+    for (const resolve of wakeFetchers.splice(0)) resolve();
+  };
+  const nextTask = async (): Promise<{ pass: EntityPass; page: number } | null> => {
+    for (;;) {
+      if (failure || ctx.signal?.aborted) return null;
+      for (const pass of passes) {
+        if (pass.next < pass.planned) {
+          pass.inFlight += 1;
+          return { pass, page: pass.next++ };
+        }
       }
+      if (passes.every((pass) => pass.total !== null)) return null;
+      await new Promise<void>((resolve) => wakeFetchers.push(resolve));
     }
-    return null;
   };
 
   const finishEntity = async (pass: EntityPass) => {
@@ -164,7 +203,7 @@ export async function runFullPass(ctx: PassContext, run: QboSyncRun): Promise<vo
     await saveRunProgress(db, run.id, pass.entity, pass.progress(true));
     if (ctx.compare) {
       await recordReconciliation(db, realmId, pass.entity, {
-        qboCount: pass.total,
+        qboCount: pass.total ?? 0,
         mirrorCount: pass.mirrored + swept.deleted + swept.recovered,
         drift: pass.drift,
       });
@@ -186,8 +225,32 @@ export async function runFullPass(ctx: PassContext, run: QboSyncRun): Promise<vo
   // pages in flight plus the queue: fetchers wait while it is full.
   const queue = new PageQueue<FetchedPage>(WRITE_QUEUE_PAGES);
 
+  // The counts are asked first, so the client's limiter admits them ahead of the pages.
+  const counts = passes.map(async (pass) => {
+    try {
+      pass.counted(await countInQbo(api, realmId, pass.entity));
+      await Promise.all([
+        saveRunProgress(db, run.id, pass.entity, pass.progress(false)),
+        setCursorTotal(db, realmId, pass.entity, Math.max(pass.total ?? 0, pass.rows)),
+      ]);
+      pass.countSaved = true;
+    } catch (err) {
+      failure ??= err;
+    } finally {
+      wake();
+    }
+    // Its pages may all be written already (a count slower than the entity's only page).
+    if (!failure && pass.inFlight === 0 && pass.allHandedOut() && !pass.finished) {
+      try {
+        await finishEntity(pass);
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+  });
+
   const fetcher = async () => {
-    for (let task = nextTask(); task; task = nextTask()) {
+    for (let task = await nextTask(); task; task = await nextTask()) {
       const { pass, page } = task;
       let fetched: FetchedPage;
       try {
@@ -202,8 +265,8 @@ export async function runFullPass(ctx: PassContext, run: QboSyncRun): Promise<vo
             write: prepareMirrorWrite(pass.entity, objects, readAt),
           };
         });
-        // A full last page: objects were created since the count; read on.
-        if (page === pass.planned - 1 && read.count === PAGE_SIZE) pass.planned += 1;
+        pass.fetched(page, read.count);
+        wake();
         fetched = { pass, page, ...read };
       } catch (err) {
         failure ??= err;
@@ -226,11 +289,11 @@ export async function runFullPass(ctx: PassContext, run: QboSyncRun): Promise<vo
         }
         const r = await writeMirror(db, realmId, item.write);
         pass.done.add(page);
-        pass.rows += count;
+        pass.fetchedRows += count;
         pass.written += r.written;
         await Promise.all([
           saveRunProgress(db, run.id, pass.entity, pass.progress(false)),
-          advanceCursor(db, realmId, pass.entity, count, Math.max(pass.total, pass.rows)),
+          advanceCursor(db, realmId, pass.entity, count, Math.max(pass.total ?? 0, pass.rows)),
         ]);
       } catch (err) {
         failure ??= err;
@@ -243,7 +306,7 @@ export async function runFullPass(ctx: PassContext, run: QboSyncRun): Promise<vo
   /** A page of `pass` is written or abandoned: the entity finishes after its last one. */
   const pageSettled = async (pass: EntityPass) => {
     pass.inFlight -= 1;
-    if (failure || pass.inFlight > 0 || pass.next < pass.planned || pass.finished) return;
+    if (failure || pass.inFlight > 0 || !pass.allHandedOut() || pass.finished) return;
     try {
       await finishEntity(pass);
     } catch (err) {
@@ -251,15 +314,11 @@ export async function runFullPass(ctx: PassContext, run: QboSyncRun): Promise<vo
     }
   };
 
-  // Entities with nothing to read (0 objects, or resumed after their last page) finish now.
-  for (const pass of passes) {
-    if (pass.next >= pass.planned) await finishEntity(pass);
-  }
   const fetchers = Math.max(1, ctx.concurrency ?? QBO_MAX_IN_FLIGHT);
   const writers = Array.from({ length: PAGE_WRITERS }, writer);
   await Promise.all(Array.from({ length: fetchers }, fetcher));
   queue.close();
-  await Promise.all(writers);
+  await Promise.all([...writers, ...counts]);
   if (failure)
     throw failure instanceof Error ? failure : new Error('full sync failed', { cause: failure });
   ctx.signal?.throwIfAborted();

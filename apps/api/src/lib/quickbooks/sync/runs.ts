@@ -139,6 +139,21 @@ export async function advanceCursor(
     .execute();
 }
 
+/** The entity's size, once QBO has counted it. */
+export async function setCursorTotal(
+  db: Kysely<Database>,
+  realmId: string,
+  entity: QboEntityType,
+  total: number,
+): Promise<void> {
+  await db
+    .updateTable('qbo_sync_cursors')
+    .set({ progress_total: total, updated_at: sql`now()` })
+    .where('realm_id', '=', realmId)
+    .where('entity_type', '=', entity)
+    .execute();
+}
+
 export async function finishCursor(
   db: Kysely<Database>,
   realmId: string,
