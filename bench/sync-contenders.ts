@@ -70,6 +70,11 @@ export interface ContenderResult {
   rssBeforeMb: number;
   /** Peak RSS of this process (MB), `process.resourceUsage().maxRSS`. */
   peakRssMb: number;
+  /**
+   * The highest RSS sampled (every 100 ms) in each tenth of the sync's wall time (MB): shows
+   * whether memory grows with the rows synced or levels off.
+   */
+  rssByTenthMb?: number[];
 }
 
 const mb = (kb: number): number => Math.round(kb / 1024);
@@ -296,12 +301,23 @@ async function measured(
   const progress: Progress = { fetchMs: null, writeMs: null, rowsFetched: {} };
   let error: string | undefined;
   const started = performance.now();
+  const samples: [ms: number, rssMb: number][] = [];
+  const sampler = setInterval(() => samples.push([performance.now() - started, rssNowMb()]), 100);
   try {
     await sync(progress);
   } catch (err) {
     error = describeError(err);
   }
+  clearInterval(sampler);
   const wallMs = performance.now() - started;
+  const rssByTenthMb = Array.from({ length: 10 }, (_, i) =>
+    Math.max(
+      0,
+      ...samples
+        .filter(([ms]) => ms >= (i * wallMs) / 10 && ms < ((i + 1) * wallMs) / 10)
+        .map(([, rss]) => rss),
+    ),
+  );
   const rowsStored = await countMirrorRows(database.handle.db);
   await database.close();
   return {
@@ -314,6 +330,7 @@ async function measured(
     rowsStored,
     rssBeforeMb,
     peakRssMb: mb(process.resourceUsage().maxRSS),
+    rssByTenthMb,
   };
 }
 

@@ -356,4 +356,15 @@ second, and at most 500 in any minute.
 | company | latency | database | contender | result | wall s | of it fetching s | calls | wall / bound | 429s | rows stored | rows/s | rows/s writing | RSS MB before → peak | peak calls/s / in flight |
 |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
 ${runs.map(({ company, run: r }) => row(company, r)).join('\n')}
+
+RSS over each run (MB): the highest 100 ms sample in each tenth of its wall time (0 where a
+tenth had no sample).
+
+${runs
+  .filter(({ run: r }) => r.result.rssByTenthMb)
+  .map(
+    ({ run: r }) =>
+      `- ${int(r.size)}, ${r.latencyMs ? `${r.latencyMs} ms` : 'no latency'}, ${r.database}, ${r.result.contender}: ${r.result.rssByTenthMb!.join(' · ')}`,
+  )
+  .join('\n')}
 `);
