@@ -87,6 +87,8 @@ class EntityPass {
   inFlight = 0;
   /** QBO's count, once its answer is in; until then only the first page is planned. */
   total: number | null = null;
+  /** The count is saved to the run and cursor (the entity's last save must come after it). */
+  countSaved = false;
   /** Pages [firstPage, planned) are handed out or done; the count or a full last page extends it. */
   planned: number;
   next: number;
@@ -124,9 +126,6 @@ class EntityPass {
   fetched(page: number, count: number): void {
     if (page === this.planned - 1 && count === PAGE_SIZE) this.planned += 1;
   }
-
-  /** The count is saved to the run and cursor (the entity's last save must come after it). */
-  countSaved = false;
 
   /** Every planned page handed out, and the count in and saved: nothing more to fetch. */
   allHandedOut(): boolean {
