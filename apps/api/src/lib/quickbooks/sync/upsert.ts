@@ -70,10 +70,9 @@ export interface MirrorWrite {
   readAt: Date;
   /**
    * Per chunk: its rows as one JSON array in jsonb's binary form (`jsonbBinary`), and how
-   * many. A Buffer rather than a
-   * string: a page's text lives until its write, long enough to reach V8's old generation,
-   * where a 1.5 MB string stays until a full collection; a Buffer's bytes are outside the
-   * heap, and their growth itself makes V8 collect.
+   * many. A Buffer rather than a string: a page's text lives until its write, long enough to
+   * reach V8's old generation, where a 1.5 MB string stays until a full collection; a
+   * Buffer's bytes are outside the heap, and their growth itself makes V8 collect.
    */
   rowChunks: { json: Buffer; count: number }[];
   stubs: Stub[];
