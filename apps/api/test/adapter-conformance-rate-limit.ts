@@ -182,6 +182,33 @@ export function rateLimiterConformance(name: string, make: MakeRateLimiters): vo
       await release();
     });
 
+    test('one process serves its waiters in the order they asked, one that gives up included', async () => {
+      const { a } = fresh({ maxInFlight: 1 });
+      const holder = await a.acquire('realm-1');
+      const granted: number[] = [];
+      const controller = new AbortController();
+      const waiters = [0, 1, 2, 3, 4].map((i) =>
+        a.acquire('realm-1', i === 2 ? { signal: controller.signal } : {}).then(async (release) => {
+          granted.push(i);
+          await sleep(5);
+          await release();
+        }),
+      );
+      await sleep(30);
+      controller.abort(new Error('gave up'));
+      await sleep(30);
+      await holder();
+      const outcomes = await Promise.allSettled(waiters);
+      expect(outcomes.map((o) => o.status)).toEqual([
+        'fulfilled',
+        'fulfilled',
+        'rejected',
+        'fulfilled',
+        'fulfilled',
+      ]);
+      expect(granted).toEqual([0, 1, 3, 4]);
+    });
+
     test('an aborted wait rejects with the abort reason and uses no budget', async () => {
       const { a, b } = fresh({ windows: [{ limit: 1, windowMs: 5_000 }] });
       const first = await a.acquire('realm-1');

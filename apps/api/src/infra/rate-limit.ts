@@ -261,8 +261,12 @@ export interface RedisRateLimiterOptions {
 
 /**
  * Shared by every process on the same Redis. Waiters poll: exactly until the oldest call
- * leaves a full window, or with backoff while the in-flight cap is full. Within a realm
- * the order across processes is not FIFO; across realms nothing is shared.
+ * leaves a full window, or with backoff while the in-flight cap is full. Within a process a
+ * realm's waiters take turns, first come first served: only the first of them asks Redis,
+ * and a release in this process wakes it at once. A burst of 1,000 calls is then one poller,
+ * not 1,000 (which flooded Redis and the event loop, and delayed the process's own requests
+ * by more than QBO_RATE_TRANSIT_MS). Across processes the order is not FIFO; across realms
+ * nothing is shared.
  */
 export class RedisRateLimiter implements RateLimiter {
   readonly #policy: RateLimitPolicy;
@@ -270,6 +274,12 @@ export class RedisRateLimiter implements RateLimiter {
   readonly #minPollMs: number;
   readonly #maxPollMs: number;
   readonly #longestMs: number;
+  /** Per realm: the end of the last local waiter's turn. */
+  readonly #turns = new Map<string, Promise<void>>();
+  /** Per realm: cuts short the sleep of the waiter whose turn it is. */
+  readonly #wakers = new Map<string, () => void>();
+  /** Realms with a call ended while their waiter was not asleep (it asked Redis meanwhile). */
+  readonly #missedWakes = new Set<string>();
 
   constructor(
     private readonly redis: Redis,
@@ -287,6 +297,24 @@ export class RedisRateLimiter implements RateLimiter {
     realmId: string,
     options: { signal?: AbortSignal } = {},
   ): Promise<RateLimitRelease> {
+    options.signal?.throwIfAborted();
+    const before = this.#turns.get(realmId) ?? Promise.resolve();
+    let endTurn!: () => void;
+    const turn = new Promise<void>((resolve) => (endTurn = resolve));
+    // The next waiter goes after this one's turn and after everything before it, so a
+    // waiter that gives up early never lets a later one overtake an earlier one.
+    const last = before.then(() => turn);
+    this.#turns.set(realmId, last);
+    try {
+      await untilSettled(before, options.signal);
+      return await this.#acquireFromRedis(realmId, options.signal);
+    } finally {
+      endTurn();
+      if (this.#turns.get(realmId) === last) this.#turns.delete(realmId);
+    }
+  }
+
+  async #acquireFromRedis(realmId: string, signal?: AbortSignal): Promise<RateLimitRelease> {
     const keys = this.#keys(realmId);
     const member = randomUUID();
     const args = [
@@ -298,16 +326,30 @@ export class RedisRateLimiter implements RateLimiter {
     ];
     let poll = this.#minPollMs;
     for (;;) {
-      options.signal?.throwIfAborted();
+      signal?.throwIfAborted();
       const waitUs = Number(await ACQUIRE.run(this.redis, keys, args));
-      if (waitUs === 0) return this.#release(keys, member);
+      if (waitUs === 0) return this.#release(realmId, keys, member);
       if (waitUs > 0) {
         // Small jitter so processes released by the same expiry do not collide every time.
-        await sleep(Math.ceil(waitUs / 1000) + Math.random() * 2, options.signal);
+        await this.#nap(realmId, Math.ceil(waitUs / 1000) + Math.random() * 2, signal);
       } else {
-        await sleep(poll / 2 + (Math.random() * poll) / 2, options.signal);
+        await this.#nap(realmId, poll / 2 + (Math.random() * poll) / 2, signal);
         poll = Math.min(poll * 2, this.#maxPollMs);
       }
+    }
+  }
+
+  /** Sleeps `ms`, or less if a call of this realm ends in this process meanwhile. */
+  async #nap(realmId: string, ms: number, signal?: AbortSignal): Promise<void> {
+    if (this.#missedWakes.delete(realmId)) return;
+    const woken = new AbortController();
+    this.#wakers.set(realmId, () => woken.abort());
+    try {
+      await sleep(ms, signal ? AbortSignal.any([signal, woken.signal]) : woken.signal);
+    } catch (err) {
+      if (!woken.signal.aborted || signal?.aborted) throw err;
+    } finally {
+      this.#wakers.delete(realmId);
     }
   }
 
@@ -331,7 +373,7 @@ export class RedisRateLimiter implements RateLimiter {
     return [`${base}:starts`, `${base}:inflight`];
   }
 
-  #release(keys: string[], member: string): RateLimitRelease {
+  #release(realmId: string, keys: string[], member: string): RateLimitRelease {
     let released = false;
     return async (options) => {
       if (released) return;
@@ -343,8 +385,24 @@ export class RedisRateLimiter implements RateLimiter {
         // Redis unreachable: the slot's lease (inFlightLeaseMs) reclaims it; failing the
         // caller's finished QBO call over bookkeeping would be worse.
       }
+      const wake = this.#wakers.get(realmId);
+      if (wake) wake();
+      else if (this.#turns.has(realmId)) this.#missedWakes.add(realmId);
     };
   }
+}
+
+/** Resolves when `p` does; rejects with the signal's reason if it aborts first. */
+function untilSettled(p: Promise<void>, signal?: AbortSignal): Promise<void> {
+  if (!signal) return p;
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    void p.then(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    });
+  });
 }
 
 /** Redis-backed when the process has Redis (shared by every process), in-memory otherwise. */
