@@ -289,11 +289,7 @@ function defaultOrdered(company: Company, entity: EntityName): StoredRow[] {
  * a request on arrival; bench/sync.md). The seed calls it once per entity.
  */
 export function warmOrders(company: Company, entity: EntityName): void {
-  const id = resolvePath(company, entity, 'Id');
-  const base = defaultOrdered(company, entity);
-  cached(company, entity, `${entity}|${id.segments.join('.')}:a`, () =>
-    sortRows(base, (r) => orderKey(r, id), false),
-  );
+  sortedBy(company, entity, [{ path: resolvePath(company, entity, 'Id'), desc: false }]);
 }
 
 /** Rows in ORDERBY order (ties keep the default order), cached per table version. */
@@ -302,12 +298,21 @@ export function orderedRows(
   entity: EntityName,
   orderBy: OrderItem[],
 ): StoredRow[] {
-  const base = defaultOrdered(company, entity);
-  if (orderBy.length === 0) return base;
+  if (orderBy.length === 0) return defaultOrdered(company, entity);
   const paths = orderBy.map((o) => ({
     path: resolvePath(company, entity, o.property),
     desc: o.desc,
   }));
+  return sortedBy(company, entity, paths);
+}
+
+/** The default order re-sorted by `paths`, cached under a key naming them. */
+function sortedBy(
+  company: Company,
+  entity: EntityName,
+  paths: { path: ReturnType<typeof resolvePath>; desc: boolean }[],
+): StoredRow[] {
+  const base = defaultOrdered(company, entity);
   const key = `${entity}|${paths.map((p) => `${p.path.segments.join('.')}:${p.desc ? 'd' : 'a'}`).join(',')}`;
   return cached(company, entity, key, () => {
     let rows = base;
