@@ -97,22 +97,38 @@ export async function readConnectionTokens(
   db: Db,
   realmId: string,
 ): Promise<ConnectionTokens | null> {
-  const conn = await findConnection(db, realmId);
-  if (!conn) return null;
-  const tokens =
-    (await db
-      .selectFrom('qbo_tokens')
-      .selectAll()
-      .where('realm_id', '=', realmId)
-      .executeTakeFirst()) ?? null;
+  // One query, not the connection and then its tokens: every QBO call starts with this read.
+  const row = await db
+    .selectFrom('qbo_connections as c')
+    .leftJoin('qbo_tokens as t', 't.realm_id', 'c.realm_id')
+    .selectAll('t')
+    .select([
+      'c.status as connection_status',
+      'c.last_refresh_at as connection_last_refresh_at',
+      'c.last_refresh_status as connection_last_refresh_status',
+      'c.last_refresh_error as connection_last_refresh_error',
+      'c.needs_reauth_since as connection_needs_reauth_since',
+    ])
+    .where('c.realm_id', '=', realmId)
+    .executeTakeFirst();
+  if (!row) return null;
+  const {
+    connection_status,
+    connection_last_refresh_at,
+    connection_last_refresh_status,
+    connection_last_refresh_error,
+    connection_needs_reauth_since,
+    ...tokens
+  } = row;
   return {
     realmId,
-    status: conn.status,
-    lastRefreshAt: conn.last_refresh_at,
-    lastRefreshStatus: conn.last_refresh_status,
-    lastRefreshError: conn.last_refresh_error,
-    needsReauthSince: conn.needs_reauth_since,
-    tokens,
+    status: connection_status,
+    lastRefreshAt: connection_last_refresh_at,
+    lastRefreshStatus: connection_last_refresh_status,
+    lastRefreshError: connection_last_refresh_error,
+    needsReauthSince: connection_needs_reauth_since,
+    // Left-joined: every token column is null when the connection has no tokens.
+    tokens: tokens.realm_id === null ? null : (tokens as QboTokens),
   };
 }
 

@@ -175,6 +175,29 @@ forEachDatabase((t, kind) => {
     });
   }
 
+  it('a burst of calls reads the stored token once; a call after it reads again', async () => {
+    const c = await connect();
+    let reads = 0;
+    const counted = t().db.withPlugin({
+      transformQuery: (args) => {
+        if (args.node.kind === 'SelectQueryNode') reads += 1;
+        return args.node;
+      },
+      transformResult: async (args) => args.result,
+    });
+    const store = c.storeWith({ lock: new MemoryLock(), db: counted });
+    const burst = await Promise.all(
+      Array.from({ length: 10 }, () => store.getAccessToken(c.realmId)),
+    );
+    expect(new Set(burst)).toEqual(new Set([c.first.accessToken]));
+    expect(reads).toBe(1);
+    // A later call does not reuse the finished read: a token replaced since is seen.
+    await expireAccessToken(c.realmId);
+    const later = await store.getAccessToken(c.realmId);
+    expect(later).not.toBe(c.first.accessToken);
+    expect(reads).toBeGreaterThan(1);
+  });
+
   it('a refresh holder that stalls past its lease cannot overwrite the tokens the next holder stored', async () => {
     const c = await connect();
     // The stale holder's call to Intuit is held until the next holder has finished: as when

@@ -120,6 +120,8 @@ export const DEFAULT_REFRESH_LOCK_TTL_MS = MINUTE_MS;
 export class TokenStore {
   readonly #d: TokenStoreDeps & { refreshAheadMs: number; lockTtlMs: number };
   readonly #inflight = new Map<string, Promise<RefreshOutcome>>();
+  /** Per realm: the token read in flight, which calls asking meanwhile share. */
+  readonly #reading = new Map<string, Promise<ConnectionTokens & { tokens: QboTokens }>>();
 
   constructor(deps: TokenStoreDeps) {
     this.#d = {
@@ -162,7 +164,7 @@ export class TokenStore {
 
   /** A usable access token, refreshed first when it is within `refreshAheadMs` of expiry. */
   async getAccessToken(realmId: string): Promise<string> {
-    const first = await this.#readUsable(realmId);
+    const first = await this.#readShared(realmId);
     if (this.#fresh(first.tokens)) return this.#accessTokenOf(first);
     try {
       await this.#singleFlight(realmId, {});
@@ -405,6 +407,20 @@ export class TokenStore {
     if (row.status === 'disconnected') throw new ReauthRequiredError(realmId, 'disconnected');
     if (!row.tokens) throw new ReauthRequiredError(realmId, 'no_tokens');
     return row as ConnectionTokens & { tokens: QboTokens };
+  }
+
+  /**
+   * The row as a read already in flight for the realm returns it, or a new read: a burst of
+   * calls (a sync's first ten) costs one query, not one each. Only for a first look: a read
+   * that must follow a refresh (`after` above) starts its own.
+   */
+  #readShared(realmId: string): Promise<ConnectionTokens & { tokens: QboTokens }> {
+    let read = this.#reading.get(realmId);
+    if (!read) {
+      read = this.#readUsable(realmId).finally(() => this.#reading.delete(realmId));
+      this.#reading.set(realmId, read);
+    }
+    return read;
   }
 
   #fresh(t: QboTokens): boolean {
