@@ -29,6 +29,7 @@ import {
 } from './errors.ts';
 import { scrubSecrets } from './request-log.ts';
 import { probeSend, type SendProbe } from './send-probe.ts';
+import { LARGE_ANSWER_CHARS, takeTurn } from './turns.ts';
 
 /** What the client needs from the TokenStore (connection/token-store.ts). */
 export interface AccessTokenSource {
@@ -408,6 +409,9 @@ export class QboApiClient {
         // Intuit sends `intuit_tid`; recordings also show `intuit-tid`.
         intuitTid = res.headers.get('intuit_tid') ?? res.headers.get('intuit-tid');
         const text = await res.text();
+        // A large answer is parsed in an event-loop turn of its own (turns.ts): a burst of
+        // pages parsed back to back would hold every other callback, the database's included.
+        if (text.length >= LARGE_ANSWER_CHARS) await takeTurn();
         outcome = classify<T>(res.status, text, res.headers.get('content-type'), intuitTid);
         throttled = outcome instanceof QboThrottledError;
         if (req.reduce && !(outcome instanceof QboError)) {
