@@ -10,8 +10,9 @@ import {
   seededRealm,
   waitForIdle,
 } from '../../../../test/sync-helpers.ts';
-import { forEachService } from '../../../../test/service-harness.ts';
-import { countQuery, pageQuery } from './full-sync.ts';
+import { control, forEachService } from '../../../../test/service-harness.ts';
+import { countQuery, pageQuery, runFullPass } from './full-sync.ts';
+import { createRun, getRun, markRunning } from './runs.ts';
 
 it('pages in Id order and asks name lists for inactive objects too', () => {
   expect(pageQuery('Invoice', 1001)).toBe(
@@ -116,5 +117,47 @@ forEachService((env) => {
     expect(unknown.status).toBe(404);
     const anonymous = await svc.fetch('/api/quickbooks/sync/status');
     expect(anonymous.status).toBe(401);
+  });
+
+  it('a QBO outage midway stops the pass with what it wrote kept; the next attempt reads on from there', async () => {
+    const { svc, sandbox, db } = env;
+    const { realmId, company } = await seededRealm(svc, sandbox, 2_400);
+    const { api, clock, logger } = svc.services;
+    const ctx = { db, api, clock, logger };
+    // Every attempt at the second page of Invoices fails (the client's retries included).
+    const fault = await control(sandbox, 'POST', '/faults', {
+      kind: 'outage',
+      surface: 'accounting',
+      realmId,
+      pathRegex: 'FROM(%20|\\+)Invoice(%20|\\+).*STARTPOSITION(%20|\\+)1001(%20|\\+)',
+    });
+    expect(fault.status).toBe(201);
+    const run = await markRunning(db, await createRun(db, realmId, 'full', ['Invoice']));
+    await expect(runFullPass(ctx, run)).rejects.toMatchObject({ status: 503 });
+
+    // The first page is in the mirror and recorded; nothing was marked deleted.
+    const stopped = (await getRun(db, run.id))!;
+    expect(stopped.progress.Invoice).toMatchObject({ next_position: 1001, complete: false });
+    const rows = await db
+      .selectFrom('qbo_invoices')
+      .select(['qbo_id', 'is_deleted'])
+      .where('realm_id', '=', realmId)
+      .execute();
+    expect(rows).toHaveLength(1_000);
+    expect(rows.filter((r) => r.is_deleted)).toEqual([]);
+
+    await control(sandbox, 'DELETE', '/faults');
+    await runFullPass(ctx, (await getRun(db, run.id))!);
+    await expectMirrorEqualsQbo(db, company, ['Invoice']);
+    const pages = await db
+      .selectFrom('qbo_request_log')
+      .select(['path', 'status'])
+      .where('realm_id', '=', realmId)
+      .where('path', 'like', '%FROM Invoice ORDERBY Id STARTPOSITION%')
+      .execute();
+    const answered = (start: number) =>
+      pages.filter((p) => p.status === 200 && p.path.includes(`STARTPOSITION ${start} `)).length;
+    // The page written before the outage was not read again.
+    expect([answered(1), answered(1001)]).toEqual([1, 1]);
   });
 });
