@@ -49,7 +49,8 @@ export interface QboRequest {
   /** A POST that only reads (POST /query): safe to repeat without a requestid. */
   readOnly?: boolean;
   /**
-   * Applied to a successful body as soon as it is parsed, before the limiter slot is released
+   * Applied to a successful body as soon as it is parsed (so at most once per call: a
+   * successful attempt is never retried), before the limiter slot is released
    * and the call logged; the response carries what it returns. A caller that keeps only part
    * of a large body (a 1,000-row page mapped for the mirror) lets the parsed objects die young
    * instead of outliving those awaits. An error it throws surfaces after the call is logged.

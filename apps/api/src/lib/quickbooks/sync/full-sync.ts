@@ -256,13 +256,13 @@ export async function runFullPass(ctx: PassContext, run: QboSyncRun): Promise<vo
       // writers there too, when the queue has room: the call still logs its request before it
       // returns, a database round trip that on a busy event loop held each page back from
       // the writers by up to ~0.1 s.
-      const hand: { page: FetchedPage | null; queued: boolean } = { page: null, queued: false };
+      const handoff = { queued: false };
+      let fetched: FetchedPage;
       try {
         const readAt = new Date();
-        await api.query(realmId, pageQuery(pass.entity, page * PAGE_SIZE + 1), (r) => {
-          if (hand.page) return; // the page is already in hand
+        fetched = await api.query(realmId, pageQuery(pass.entity, page * PAGE_SIZE + 1), (r) => {
           const objects = objectsOf(r, pass.entity);
-          hand.page = {
+          const read: FetchedPage = {
             pass,
             page,
             count: objects.length,
@@ -271,22 +271,22 @@ export async function runFullPass(ctx: PassContext, run: QboSyncRun): Promise<vo
           };
           pass.fetched(page, objects.length);
           wake();
-          hand.queued = queue.offer(hand.page);
+          handoff.queued = queue.offer(read);
+          return read;
         });
       } catch (err) {
         failure ??= err;
-        if (!hand.queued) await pageSettled(pass); // a queued page is the writers' to settle
+        if (!handoff.queued) await pageSettled(pass); // a queued page is the writers' to settle
         continue;
       }
-      if (hand.queued) continue;
-      if (!hand.page || !(await queue.put(hand.page))) await pageSettled(pass);
+      if (!handoff.queued && !(await queue.put(fetched))) await pageSettled(pass);
     }
   };
 
   // A page's bookkeeping (its progress, and the entity's finish after its last page) runs
   // beside the next page's write rather than before it: on a busy event loop those few
   // statements took a writer ~0.1 s per entity, while pages waited for it.
-  const bookkeeping = new Set<Promise<void>>();
+  const bookkeeping: Promise<void>[] = [];
   const recordPage = async (pass: EntityPass, count: number) => {
     try {
       await Promise.all([
@@ -322,9 +322,7 @@ export async function runFullPass(ctx: PassContext, run: QboSyncRun): Promise<vo
         await pageSettled(pass);
         continue;
       }
-      const recorded = recordPage(pass, count);
-      bookkeeping.add(recorded);
-      void recorded.finally(() => bookkeeping.delete(recorded));
+      bookkeeping.push(recordPage(pass, count)); // never rejects: failures go to `failure`
     }
   };
 
