@@ -114,11 +114,19 @@ describe('embedded default (no Intuit variables)', () => {
       port: 3000,
       sandboxPort: 4010,
       logLevel: 'info',
-      dataDir: path.resolve('./.data'),
+      // apps/api/.data, though the tests run from the repository root: `npm start` (run in
+      // apps/api) and the CLI (run anywhere) share it.
+      dataDir: path.resolve(import.meta.dirname, '..', '.data'),
       databaseUrl: null,
       redisUrl: null,
       qbo: { minorVersion: 75, requestLogRetentionDays: 30 },
     });
+  });
+
+  test('a relative DATA_DIR that is set is taken from the working directory', () => {
+    const dir = path.relative(process.cwd(), tempDataDir());
+    expect(path.isAbsolute(dir)).toBe(false);
+    expect(loadConfig({ DATA_DIR: dir }).dataDir).toBe(path.resolve(process.cwd(), dir));
   });
 
   test('an all-zero or placeholder key is refused even in the embedded default', () => {

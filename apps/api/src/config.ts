@@ -166,6 +166,14 @@ const url = (protocols: string[], example: string) =>
 /** Where `npm run build -w apps/frontend` (run by `npm install`) writes the admin page. */
 export const DEFAULT_ADMIN_UI_DIR = fileURLToPath(new URL('../../frontend/dist/', import.meta.url));
 
+/**
+ * DATA_DIR when unset: `apps/api/.data`, whatever the working directory. `npm start` runs in
+ * apps/api and the operator CLI wherever it is typed (the repository root, usually); both
+ * must find the same local secrets and PGlite files. A relative DATA_DIR that is set is
+ * taken from the working directory, as paths given on a command line are.
+ */
+export const DEFAULT_DATA_DIR = path.resolve(fileURLToPath(new URL('../.data/', import.meta.url)));
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 /** `auto`: readable lines on a terminal, JSON lines otherwise (a file, a pipe, a collector). */
 const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
@@ -176,7 +184,7 @@ const plain = {
   SANDBOX_PORT: port(4010),
   LOG_LEVEL: z.enum(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`).default('info'),
   LOG_FORMAT: z.enum(LOG_FORMATS, `must be one of ${LOG_FORMATS.join(', ')}`).default('auto'),
-  DATA_DIR: z.string().default('./.data'),
+  DATA_DIR: z.string().default(DEFAULT_DATA_DIR),
   ADMIN_UI_DIR: z.string().default(DEFAULT_ADMIN_UI_DIR),
   DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgres://user:pass@host:5432/db').optional(),
   REDIS_URL: url(['redis:', 'rediss:'], 'redis://127.0.0.1:6379').optional(),
@@ -286,7 +294,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     Object.entries(plain).map(([name, schema]) => [name, parse(name, schema as z.ZodType)]),
   ) as { [K in keyof typeof plain]: z.output<(typeof plain)[K]> };
   const mode = INTUIT_VARS.some((n) => get(n) !== undefined) ? 'external' : 'embedded';
-  const dataDir = path.resolve(p.DATA_DIR ?? './.data');
+  const dataDir = path.resolve(p.DATA_DIR ?? DEFAULT_DATA_DIR);
 
   // Secrets: required outside the embedded default; placeholders refused everywhere.
   const secret = (name: string, hint: string, minLength = 1): string | undefined => {
