@@ -17,7 +17,7 @@ import {
   serviceBaseUrl,
   serviceClient,
 } from './cli/service.ts';
-import { ConfigError, loadConfig, type AppConfig } from './config.ts';
+import { adminOrigin, ConfigError, loadConfig, type AppConfig } from './config.ts';
 import { createDatabase, databaseOptionsFromConfig } from './infra/db.ts';
 import { MigrationError, migrate } from './infra/migrate.ts';
 import { reEncryptAllTokens } from './lib/quickbooks/connection/key-rotation.ts';
@@ -113,7 +113,8 @@ export function buildProgram(): Command {
     .description('where to go in a browser to connect (or reconnect) a QuickBooks company')
     .action(() => {
       const cfg = config();
-      const base = serviceBaseUrl(cfg);
+      // The browser's way in, not the CLI's (serviceBaseUrl): the host the consent returns to.
+      const base = adminOrigin(cfg);
       // As the start-up banner: the sign-in link carries a generated local token only; a
       // token the operator set is theirs to paste and is never printed.
       const link =

@@ -469,6 +469,19 @@ export function intuitUrls(environment: IntuitEnvironment, sandboxUrl: string | 
   };
 }
 
+/**
+ * Where a browser reaches the admin page: the origin of the OAuth redirect URI (in the
+ * embedded default the sandbox app registers `http://localhost:PORT/api/quickbooks/callback`).
+ * It must be that host exactly: the consent's state is bound to the admin session's cookie,
+ * which a browser keeps per host, so a sign-in on 127.0.0.1 ends in a callback on localhost
+ * that is refused.
+ */
+export function adminOrigin(config: Pick<AppConfig, 'port' | 'intuit'>): string {
+  return config.intuit
+    ? new URL(config.intuit.redirectUri).origin
+    : `http://localhost:${config.port}`;
+}
+
 /** The config with every secret masked, for the start-up log. */
 export function redactedConfig(config: AppConfig): Record<string, unknown> {
   const mask = '[redacted]';

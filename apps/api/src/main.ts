@@ -13,6 +13,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Sandbox } from 'qbo-sandbox';
 import {
+  adminOrigin,
   intuitUrls,
   loadConfigOrExit,
   redactedConfig,
@@ -229,7 +230,7 @@ function printBanner(
   demo: { realmId: string; companyName: string } | null,
   sandboxUrl: string | null,
 ): void {
-  const base = `http://localhost:${cfg.port}`;
+  const base = adminOrigin(cfg);
   const secrets = path.join(cfg.dataDir, 'local-secrets.json');
   const fromEnv = cfg.secretsSource.adminApiToken === 'env';
   // The fragment (#token=…) stays in the browser: the page posts it to /api/admin/session

@@ -73,6 +73,41 @@ describe('without a service', () => {
     expect(bad.code).toBe(2);
   }, 120_000);
 
+  it("connect-url links to the host the consent returns to, the redirect URI's, and prints only a generated token", async () => {
+    // The consent's state is bound to the admin session's cookie, kept per host by the
+    // browser: signed in on 127.0.0.1, the callback on localhost would be refused.
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'qbo-cli-'));
+    const port = String(await freePort());
+    const embedded = await cli(['connect-url'], {
+      DATA_DIR: dataDir,
+      PORT: port,
+      QBO_SYNC_URL: `http://127.0.0.1:${port}`,
+    });
+    expect(embedded.code).toBe(0);
+    const secrets = JSON.parse(
+      fs.readFileSync(path.join(dataDir, 'local-secrets.json'), 'utf8'),
+    ) as { adminApiToken: string };
+    expect(embedded.stdout.split('\n')[0]).toBe(
+      `http://localhost:${port}/admin/login#token=${secrets.adminApiToken}`,
+    );
+
+    const adminToken = randomBytes(24).toString('hex');
+    const external = await cli(['connect-url'], {
+      INTUIT_CLIENT_ID: 'ABcdEFghIJklMNopQRstUVwxYZ0123456789abcdefghijklmn',
+      INTUIT_CLIENT_SECRET: 'sEcReTsEcReTsEcReTsEcReTsEcReTsEcReT1234',
+      INTUIT_REDIRECT_URI: 'https://qbo.example.com/api/quickbooks/callback',
+      INTUIT_ENVIRONMENT: 'production',
+      INTUIT_WEBHOOK_VERIFIER_TOKEN: '00faeec4-08d0-4996-bb37-698ae19f0149',
+      QBO_TOKEN_ENCRYPTION_KEY: key(),
+      ADMIN_API_TOKEN: adminToken,
+      DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'qbo-cli-')),
+    });
+    expect(external.code).toBe(0);
+    expect(external.stdout.split('\n')[0]).toBe('https://qbo.example.com/admin/login');
+    expect(external.stdout).toContain('Sign in with the ADMIN_API_TOKEN you set.');
+    expect(external.stdout).not.toContain(adminToken);
+  }, 120_000);
+
   it('migrate creates the embedded database; doctor then finds it migrated and the service down (exit 3 for status)', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'qbo-cli-'));
     const env = { DATA_DIR: dataDir, PORT: String(await freePort()) };
