@@ -19,8 +19,10 @@ export async function runPushInvoices(
   const q = o.realm ? `?realmId=${encodeURIComponent(o.realm)}` : '';
   const started = await service.post<PushAllResponse>(`/api/quickbooks/invoices/push-all${q}`);
   let run = started.run;
+  // A queued run has not counted its invoices yet (the job does, when it starts).
+  const what = run.status === 'queued' ? 'queued' : `${run.total} pending invoice(s)`;
   o.out(
-    `push-all run ${run.id} for realm ${run.realm_id}: ${run.total} pending invoice(s)${started.deduplicated ? ' (already running: following it)' : ''}`,
+    `push-all run ${run.id} for realm ${run.realm_id}: ${what}${started.deduplicated ? ' (already running: following it)' : ''}`,
   );
   if (!o.wait) return run;
   const bar = o.tty
