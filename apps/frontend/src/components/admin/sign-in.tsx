@@ -29,7 +29,8 @@ export function SignInForm({ onSignedIn }: { onSignedIn?: () => void }) {
       <p className="muted">
         Paste the admin token. On a local <code>npm start</code> the sign-in link printed at
         start-up does this for you; the token is <code>adminApiToken</code> in{' '}
-        <code>.data/local-secrets.json</code>, or the <code>ADMIN_API_TOKEN</code> you set.
+        <code>apps/api/.data/local-secrets.json</code> (under <code>DATA_DIR</code> when set), or
+        the <code>ADMIN_API_TOKEN</code> you set.
       </p>
       <label htmlFor="admin-token">Admin token</label>
       <input
