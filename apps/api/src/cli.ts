@@ -9,7 +9,7 @@ import { Command, CommanderError } from 'commander';
 import type { StatusResponse } from '@qbo-sync/contract';
 import { runDoctor, type Check } from './cli/doctor.ts';
 import { runPushInvoices } from './cli/push-invoices.ts';
-import { runSync } from './cli/sync.ts';
+import { runSync, type SyncOptions } from './cli/sync.ts';
 import { runWebhookReplay } from './cli/webhooks.ts';
 import {
   ServiceAnswerError,
@@ -131,10 +131,15 @@ export function buildProgram(): Command {
     .command('sync')
     .description('sync the mirror with QuickBooks (incremental by default) and follow it')
     .option('--full', 'a full sync: every object, and mark what QuickBooks no longer has')
+    .option(
+      '--reconcile',
+      'the daily reconciliation, now: CDC, then every object compared with the mirror and repaired',
+    )
     .option('--entity <name>', 'one entity: Customer, Invoice, Payment, Vendor, Item or Account')
     .option('--realm <id>', 'a company other than the connected one')
     .option('--no-wait', 'ask for the sync and exit without following it')
-    .action(async (o: { full?: boolean; entity?: string; realm?: string; wait: boolean }) => {
+    .action(async (o: Omit<SyncOptions, 'tty' | 'out'>) => {
+      if (o.full && o.reconcile) throw new Exit(EXIT.usage, '--full or --reconcile, not both');
       const run = await runSync(service(config()), {
         ...o,
         tty: Boolean(process.stdout.isTTY),

@@ -167,7 +167,7 @@ forEachService((env) => {
     );
   }, 120_000);
 
-  it('sync --full follows the run to its end and prints what the mirror holds', async () => {
+  it('sync --full follows the run to its end and prints what the mirror holds; --reconcile what it proved', async () => {
     const { realmId } = await seededRealm(env.svc, env.sandbox, 60);
     const company = { realmId };
     const r = await cli(
@@ -185,7 +185,38 @@ forEachService((env) => {
       .executeTakeFirstOrThrow();
     expect(Number(live.n)).toBeGreaterThan(0);
     expect(r.stdout).toContain(`Customer ${live.n} in the mirror`);
-    expect(r.stdout).toContain('sync finished');
+    expect(r.stdout).toContain('full sync finished');
+
+    // A customer the mirror lost: the reconciliation finds it, puts it back and says so.
+    const lost = await env.db
+      .selectFrom('qbo_customers')
+      .select('qbo_id')
+      .where('realm_id', '=', company.realmId)
+      .executeTakeFirstOrThrow();
+    await env.db
+      .deleteFrom('qbo_customers')
+      .where('realm_id', '=', company.realmId)
+      .where('qbo_id', '=', lost.qbo_id)
+      .execute();
+    const rec = await cli(
+      ['sync', '--reconcile', '--entity', 'Customer', '--realm', company.realmId],
+      against(),
+    );
+    expect(rec.stderr).toBe('');
+    expect(rec.code).toBe(0);
+    expect(rec.stdout).toMatch(/reconciliation of Customer for realm \d+: job /);
+    expect(rec.stdout).toContain(
+      `Customer ${live.n} in the mirror, ${live.n} in QuickBooks: 1 differed, 1 repaired`,
+    );
+    expect(rec.stdout).toContain('reconciliation finished');
+    const again = await cli(['sync', '--reconcile', '--realm', company.realmId], against());
+    expect(again.stdout).toContain(
+      `Customer ${live.n} in the mirror, ${live.n} in QuickBooks: in sync`,
+    );
+
+    const both = await cli(['sync', '--full', '--reconcile'], against());
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('--full or --reconcile, not both');
 
     const bad = await cli(['sync', '--entity', 'Bill'], against());
     expect(bad.code).toBe(1);

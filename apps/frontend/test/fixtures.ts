@@ -338,7 +338,7 @@ export const syncStatusQueued = SyncStatusResponse.parse({
 });
 
 export const syncAccepted = (
-  kind: 'full' | 'incremental',
+  kind: 'full' | 'incremental' | 'reconcile',
   entities = ['Customer', 'Invoice', 'Payment', 'Vendor', 'Item', 'Account'],
 ) =>
   SyncAccepted.parse({

@@ -1,6 +1,6 @@
 // @vitest-environment jsdom
 // The sync panel against contract-parsed answers of GET /sync/status: counts and the three
-// drift states, the company's two buttons and each entity's Force sync (full syncs ask
+// drift states, the company's three buttons and each entity's Force sync (full syncs ask
 // first), and a running run's progress in its entity's row.
 import { cleanup, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { QuickBooksStatusCard } from '../src/components/admin/quickbooks-status-card.tsx';
 import { SyncStatusPanel } from '../src/components/admin/sync-status-panel.tsx';
 import { SYNC_IDLE_POLL_MS, SYNC_RUNNING_POLL_MS, qboKeys } from '../src/hooks/useQuickBooks.ts';
+import { SyncStatusResponse } from '@qbo-sync/contract';
 import { renderWithClient, stubApi } from './api-stub.ts';
 import {
   REALM,
@@ -107,6 +108,46 @@ describe('sync status panel', () => {
       expect(post?.url.pathname).toBe('/api/quickbooks/sync/full');
       expect(post?.body).toEqual({ realm_id: REALM });
     });
+  });
+
+  it('Reconcile asks first, then posts /sync/reconcile; a running reconciliation is named so', async () => {
+    const calls = stubApi({
+      'GET /api/quickbooks/sync/status': syncStatusIdle,
+      'POST /api/quickbooks/sync/reconcile': [202, syncAccepted('reconcile')],
+    });
+    renderWithClient(<SyncStatusPanel realm={REALM} />);
+    await screen.findByRole('table');
+    await userEvent.click(screen.getByRole('button', { name: 'Reconcile' }));
+    const dialog = screen.getByRole('alertdialog');
+    expect(dialog.textContent).toContain('Reconcile every entity with QuickBooks now?');
+    expect(dialog.textContent).toContain('It reads as much as a full sync');
+    expect(calls.some((c) => c.method === 'POST')).toBe(false);
+    await userEvent.click(within(dialog).getByRole('button', { name: 'Start reconciliation' }));
+    await screen.findByText('The reconciliation is queued.');
+    const post = calls.find((c) => c.method === 'POST');
+    expect(post?.url.pathname).toBe('/api/quickbooks/sync/reconcile');
+    expect(post?.body).toEqual({ realm_id: REALM });
+    cleanup();
+
+    stubApi({
+      'GET /api/quickbooks/sync/status': SyncStatusResponse.parse({
+        realms: [
+          {
+            ...syncStatusRunning.realms[0]!,
+            running: { ...syncStatusRunning.realms[0]!.running!, kind: 'reconcile' },
+          },
+        ],
+      }),
+    });
+    renderWithClient(<SyncStatusPanel realm={REALM} />);
+    await screen.findByRole('table');
+    expect(screen.getByTestId('sync-run').textContent).toMatch(
+      /Running: reconciliation of Invoice/,
+    );
+    expect(screen.getByText('reconciliation running')).toBeTruthy();
+    expect(screen.getByRole<HTMLButtonElement>('button', { name: 'Reconcile' }).disabled).toBe(
+      true,
+    );
   });
 
   it('a running run shows its progress and holds the buttons until it ends', async () => {

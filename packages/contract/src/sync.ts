@@ -11,6 +11,7 @@ export const SyncRequest = z.strictObject({
 export type SyncRequest = z.infer<typeof SyncRequest>;
 
 export const SyncKind = z.enum(['full', 'incremental', 'reconcile']);
+export type SyncKind = z.infer<typeof SyncKind>;
 export const SyncRunStatus = z.enum(['queued', 'running', 'success', 'error']);
 
 export const SyncAccepted = z.object({

@@ -1,11 +1,18 @@
-// `qbo-sync sync`: asks the service for a full or incremental sync, then follows it on
+// `qbo-sync sync`: asks the service for an incremental or full sync or a reconciliation, then follows it on
 // GET /sync/status (the database's record, cheap to poll) with a progress bar per entity.
 import cliProgress from 'cli-progress';
-import type { SyncAccepted, SyncRun, SyncStatusResponse } from '@qbo-sync/contract';
+import type {
+  EntitySyncStatus,
+  SyncAccepted,
+  SyncRun,
+  SyncStatusResponse,
+} from '@qbo-sync/contract';
 import type { ServiceClient } from './service.ts';
 
 export interface SyncOptions {
   full?: boolean;
+  /** The daily reconciliation, now (POST /sync/reconcile). */
+  reconcile?: boolean;
   entity?: string;
   realm?: string;
   wait: boolean;
@@ -15,6 +22,13 @@ export interface SyncOptions {
   out: (line: string) => void;
 }
 
+/** What a reconciliation proved of an entity: QBO's count and the drift it found. */
+function proved(e: EntitySyncStatus): string {
+  if (e.drift === null || e.qbo_count === null) return '';
+  const found = e.drift === 0 ? 'in sync' : `${e.drift} differed, ${e.repaired ?? 0} repaired`;
+  return `, ${e.qbo_count} in QuickBooks: ${found}`;
+}
+
 /** The run's end: `success`, `error`, or null when not waiting. */
 export async function runSync(service: ServiceClient, o: SyncOptions): Promise<SyncRun | null> {
   const body = {
@@ -22,11 +36,12 @@ export async function runSync(service: ServiceClient, o: SyncOptions): Promise<S
     ...(o.entity ? { entity: o.entity } : {}),
   };
   const accepted = await service.post<SyncAccepted>(
-    `/api/quickbooks/sync/${o.full ? 'full' : 'incremental'}`,
+    `/api/quickbooks/sync/${o.reconcile ? 'reconcile' : o.full ? 'full' : 'incremental'}`,
     body,
   );
+  const name = accepted.kind === 'reconcile' ? 'reconciliation' : `${accepted.kind} sync`;
   o.out(
-    `${accepted.kind} sync of ${accepted.entities.join(', ')} for realm ${accepted.realm_id}: job ${accepted.job_id}${accepted.deduplicated ? ' (already running: following it)' : ''}`,
+    `${name} of ${accepted.entities.join(', ')} for realm ${accepted.realm_id}: job ${accepted.job_id}${accepted.deduplicated ? ' (already running: following it)' : ''}`,
   );
   if (!o.wait) return null;
 
@@ -61,13 +76,13 @@ export async function runSync(service: ServiceClient, o: SyncOptions): Promise<S
         for (const e of realm?.entities ?? []) {
           if (accepted.entities.includes(e.entity_type)) {
             o.out(
-              `  ${e.entity_type.padEnd(8)} ${e.mirror_count} in the mirror${e.last_error ? `, error: ${e.last_error}` : ''}`,
+              `  ${e.entity_type.padEnd(8)} ${e.mirror_count} in the mirror${accepted.kind === 'reconcile' ? proved(e) : ''}${e.last_error ? `, error: ${e.last_error}` : ''}`,
             );
           }
         }
         o.out(
           run.status === 'success'
-            ? 'sync finished'
+            ? `${name} finished`
             : `sync failed: ${run.error ?? 'unknown error'}${run.error_code ? ` (${run.error_code})` : ''}`,
         );
         return run;

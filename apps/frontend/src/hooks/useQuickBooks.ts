@@ -35,6 +35,7 @@ import {
   TestConnectionResponse,
   WebhookEventsResponse,
   type RequestLogKind,
+  type SyncKind,
   type SyncRequest,
   type WebhookEventStatus,
 } from '@qbo-sync/contract';
@@ -350,11 +351,11 @@ export function usePushInvoice() {
   });
 }
 
-/** POST /sync/incremental or /sync/full: 202 with the job (or the unfinished one it joins). */
+/** POST /sync/incremental, /sync/full or /sync/reconcile: 202 with the job (or the one it joins). */
 export function useStartSync() {
   const qc = useQueryClient();
   return useMutation({
-    mutationFn: ({ kind, ...body }: SyncRequest & { kind: 'full' | 'incremental' }) =>
+    mutationFn: ({ kind, ...body }: SyncRequest & { kind: SyncKind }) =>
       request(SyncAccepted, 'POST', `${QB}/sync/${kind}`, { body }),
     onSettled: (_r, _e, v) => invalidate(qc, ['sync-status'], v.realm_id ?? null),
   });

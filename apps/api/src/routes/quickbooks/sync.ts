@@ -1,6 +1,7 @@
-// The sync engine's routes: POST /sync/full, POST /sync/incremental, GET /sync/status.
-// The POSTs record a run and answer 202 with its job's id at once; a request that an
-// unfinished run already covers answers that run's job id (deduplicated: true).
+// The sync engine's routes: POST /sync/full, POST /sync/incremental, POST /sync/reconcile
+// (the daily reconciliation, now: CDC, then QBO compared with the mirror and repaired), and
+// GET /sync/status. The POSTs record a run and answer 202 with its job's id at once; a
+// request that an unfinished run already covers answers that run's job id (deduplicated).
 import {
   RealmQuery,
   SyncAccepted,
@@ -15,7 +16,7 @@ import { toSyncAccepted, toSyncStatusResponse } from './sync.mapper.ts';
 export const syncRoutes: FastifyPluginAsyncZod<QuickBooksRouteDeps> = async (app, d) => {
   const admin = { onRequest: d.auth.requireAdmin };
 
-  for (const kind of ['full', 'incremental'] as const) {
+  for (const kind of ['full', 'incremental', 'reconcile'] as const) {
     app.post(
       `/sync/${kind}`,
       {

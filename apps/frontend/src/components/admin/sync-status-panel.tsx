@@ -1,13 +1,15 @@
 // Sync status: per entity, what the mirror holds, what the last reconciliation proved against
 // QBO, when each path (full sync, CDC, webhook) last brought changes, and the running run's
-// progress; "Force sync" per entity, "CDC sync" (incremental) and "Full sync all" for the
-// company (full syncs ask first: they read everything again). Data: GET /sync/status;
-// actions: POST /sync/incremental, POST /sync/full.
+// progress; "Force sync" per entity, "CDC sync" (incremental), "Reconcile" (the daily
+// reconciliation, now) and "Full sync all" for the company (full syncs and reconciliations
+// ask first: they read everything again). Data: GET /sync/status; actions:
+// POST /sync/incremental, POST /sync/reconcile, POST /sync/full.
 import type {
   EntitySyncStatus,
   EntityType,
   RealmSyncStatus,
   SyncAccepted,
+  SyncKind,
   SyncRun,
 } from '@qbo-sync/contract';
 import { useStartSync, useSyncStatus } from '../../hooks/useQuickBooks.ts';
@@ -24,6 +26,11 @@ import {
 } from '../ui/panel.tsx';
 
 const METERED = "It counts against the API quota and the month's metered reads.";
+
+/** What a run of this kind is called: "full sync", "incremental sync", "reconciliation". */
+function runName(kind: SyncKind): string {
+  return kind === 'reconcile' ? 'reconciliation' : `${kind} sync`;
+}
 
 function When({ iso }: { iso: string | null }) {
   if (!iso) return <>never</>;
@@ -91,7 +98,7 @@ function EntityStatus({ e, queued }: { e: EntitySyncStatus; queued: boolean }) {
 function RunLine({ label, run }: { label: string; run: SyncRun }) {
   return (
     <p className={`result ${run.status === 'error' ? 'bad' : 'ok'}`} data-testid="sync-run">
-      {label}: {run.kind} sync of {run.entities.join(', ')} — {run.status}, started{' '}
+      {label}: {runName(run.kind)} of {run.entities.join(', ')} — {run.status}, started{' '}
       {dateTime(run.started_at)}
       {run.finished_at && `, finished ${dateTime(run.finished_at)}`}
       {run.error && (
@@ -196,8 +203,8 @@ const COLUMNS = 10;
 
 function queuedWhat(a: SyncAccepted): string {
   return a.entities.length === 1
-    ? `The ${a.kind} sync of ${a.entities[0]} is queued.`
-    : `The ${a.kind} sync is queued.`;
+    ? `The ${runName(a.kind)} of ${a.entities[0]} is queued.`
+    : `The ${runName(a.kind)} is queued.`;
 }
 
 function EntityTable(props: {
@@ -260,7 +267,7 @@ export function SyncStatusPanel({ realm }: { realm: string }) {
     <Panel
       title="Sync"
       testId="sync-status"
-      summary={running ? <Badge tone="neutral">{running.kind} sync running</Badge> : undefined}
+      summary={running ? <Badge tone="neutral">{runName(running.kind)} running</Badge> : undefined}
       actions={
         <>
           <button
@@ -271,6 +278,14 @@ export function SyncStatusPanel({ realm }: { realm: string }) {
           >
             CDC sync
           </button>
+          <ConfirmButton
+            label="Reconcile"
+            question="Reconcile every entity with QuickBooks now?"
+            consequence={`What changed is brought in first (CDC); then every object is read from QuickBooks and compared with the mirror, what differs is repaired, and the result shows as "in sync, proved at …" or as drift. It reads as much as a full sync; the daily run does the same at its set time. ${METERED}`}
+            confirmLabel="Start reconciliation"
+            busy={busy}
+            onConfirm={() => start.mutate({ kind: 'reconcile', realm_id: realm })}
+          />
           <ConfirmButton
             label="Full sync all"
             question="Run a full sync of every entity?"
