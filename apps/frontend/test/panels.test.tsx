@@ -131,11 +131,12 @@ describe('QuickBooks card', () => {
     expect(within(log).queryByRole('button', { name: 'Load older' })).toBeNull();
   });
 
-  it('daily job overdue: the banner says what is missed and runs the CDC sync for this company', async () => {
+  it('daily job overdue: the banner says what is missed and runs the CDC sync or the reconciliation for this company', async () => {
     const calls = stubApi({
       'GET /api/quickbooks/status': statusConnected,
       'GET /api/quickbooks/metrics': metrics({ overdueHours: 31.5 }),
       'POST /api/quickbooks/sync/incremental': [202, syncAccepted('incremental')],
+      'POST /api/quickbooks/sync/reconcile': [202, syncAccepted('reconcile')],
     });
     renderWithClient(<QuickBooksStatusCard />);
     const title = await screen.findByText('The daily reconciliation last completed 32 h ago');
@@ -147,6 +148,12 @@ describe('QuickBooks card', () => {
     const post = calls.find((c) => c.method === 'POST')!;
     expect(post.url.pathname).toBe('/api/quickbooks/sync/incremental');
     expect(post.body).toEqual({ realm_id: REALM });
+    await userEvent.click(within(box).getByRole('button', { name: 'Reconcile now' }));
+    await waitFor(() => {
+      const posts = calls.filter((c) => c.method === 'POST');
+      expect(posts[1]?.url.pathname).toBe('/api/quickbooks/sync/reconcile');
+      expect(posts[1]?.body).toEqual({ realm_id: REALM });
+    });
   });
 
   it('a reconciliation that never completed says so', async () => {

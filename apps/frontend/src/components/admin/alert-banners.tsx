@@ -1,6 +1,6 @@
 // Alert banners: what needs attention now, each with what to do about it. Data: the alerts of
 // GET /metrics (rules and thresholds: docs/api.md#alerts) and the connection's status.
-import type { EntityType, MetricsResponse, StatusResponse } from '@qbo-sync/contract';
+import type { EntityType, MetricsResponse, StatusResponse, SyncKind } from '@qbo-sync/contract';
 import type { ReactNode } from 'react';
 import { useStartSync } from '../../hooks/useQuickBooks.ts';
 import { count, dateTime, percent } from '../../lib/format.ts';
@@ -9,7 +9,7 @@ import { ConnectButton } from './connect-panel.tsx';
 /** Starts a sync run from a banner; says it is queued (progress shows in the Sync panel). */
 function StartSyncButton(props: {
   realm: string;
-  kind: 'full' | 'incremental';
+  kind: SyncKind;
   entity?: EntityType;
   label: string;
 }) {
@@ -118,8 +118,13 @@ export function activeAlerts(
         hours === null
           ? 'The daily reconciliation has never completed for this company'
           : `The daily reconciliation last completed ${Math.round(hours)} h ago`,
-      todo: `Without it, changes QuickBooks did not announce by webhook are not picked up (${a.daily_job_overdue.message}). Check that the service or its worker runs — a missed run is caught up at start-up — and look at the Sync panel's last run for its error. Meanwhile, bring the changes in now:`,
-      action: <StartSyncButton realm={realm} kind="incremental" label="Run CDC sync now" />,
+      todo: `Without it, changes QuickBooks did not announce by webhook are not picked up (${a.daily_job_overdue.message}). Check that the service or its worker runs — a missed run is caught up at start-up — and look at the Sync panel's last run for its error. Meanwhile, bring the changes in now (CDC), or run the reconciliation now: it reads as much as a full sync, and clears this alert when it completes.`,
+      action: (
+        <>
+          <StartSyncButton realm={realm} kind="incremental" label="Run CDC sync now" />
+          <StartSyncButton realm={realm} kind="reconcile" label="Reconcile now" />
+        </>
+      ),
     });
   }
   if (a?.drift_found.active && realm) {
