@@ -1,5 +1,6 @@
-// `qbo-sync sync`: asks the service for an incremental or full sync or a reconciliation, then follows it on
-// GET /sync/status (the database's record, cheap to poll) with a progress bar per entity.
+// `qbo-sync sync`: asks the service for an incremental or full sync, or a reconciliation,
+// then follows it on GET /sync/status (the database's record, cheap to poll) with a progress
+// bar per entity.
 import cliProgress from 'cli-progress';
 import type {
   EntitySyncStatus,
@@ -83,7 +84,7 @@ export async function runSync(service: ServiceClient, o: SyncOptions): Promise<S
         o.out(
           run.status === 'success'
             ? `${name} finished`
-            : `sync failed: ${run.error ?? 'unknown error'}${run.error_code ? ` (${run.error_code})` : ''}`,
+            : `${name} failed: ${run.error ?? 'unknown error'}${run.error_code ? ` (${run.error_code})` : ''}`,
         );
         return run;
       }
