@@ -350,6 +350,29 @@ describe('admin page in Chromium, against the real service and qbo-sandbox', () 
     expect(await page.locator('[data-alert="needs_reauth"]').count()).toBe(0);
   });
 
+  // After the throttle step: its two 429s must stay above 5 % of the day's calls, and a
+  // reconciliation reads every page again.
+  it('Reconcile asks first, then proves every entity in sync: QuickBooks’ count beside the mirror’s', async () => {
+    const sync = page.getByTestId('sync-status');
+    await sync.getByRole('button', { name: 'Reconcile', exact: true }).click();
+    await sync.getByRole('button', { name: 'Start reconciliation' }).click();
+    await expect
+      .poll(() => sync.getByTestId('sync-run').textContent(), { timeout: 60_000 })
+      .toMatch(
+        /^Last run: reconciliation of Customer, Invoice, Payment, Vendor, Item, Account — success/,
+      );
+    const qbo = await sandboxCounts();
+    for (const entity of ['Customer', 'Invoice', 'Payment', 'Vendor', 'Item', 'Account']) {
+      const row = sync.locator(`tr[data-entity="${entity}"]`);
+      await expect
+        .poll(() => row.locator('td').nth(2).textContent(), { message: entity })
+        .toMatch(/^in sync, proved at /);
+      expect(Number((await row.locator('td').nth(1).textContent())!.replace(/,/g, ''))).toBe(
+        qbo[entity],
+      );
+    }
+  });
+
   it('Disconnect asks first, then the page offers to connect again', async () => {
     await page.getByRole('button', { name: 'Disconnect' }).click();
     const dialog = page.getByRole('alertdialog');
