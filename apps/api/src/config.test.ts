@@ -347,6 +347,14 @@ describe('API_RUNS_JOBS', () => {
     expect(loadConfig(external({ ...redis, API_RUNS_JOBS: 'true' })).apiRunsJobs).toBe(true);
   });
 
+  test('in the embedded default the API runs them even with Redis: no worker can reach its sandbox', () => {
+    const embedded = { DATA_DIR: tempDataDir(), ...redis };
+    expect(loadConfig(embedded).apiRunsJobs).toBe(true);
+    expect(problemsOf({ ...embedded, API_RUNS_JOBS: 'false' }).get('API_RUNS_JOBS')).toMatch(
+      /embedded sandbox lives in this process/,
+    );
+  });
+
   test('false without Redis is refused: nothing would run the jobs', () => {
     expect(problemsOf(external({ API_RUNS_JOBS: 'false' })).get('API_RUNS_JOBS')).toMatch(
       /needs REDIS_URL/,

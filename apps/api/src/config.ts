@@ -68,8 +68,9 @@ export interface AppConfig {
   redisPrefix: string;
   /**
    * API_RUNS_JOBS: whether `npm start` consumes background jobs and owns their schedules.
-   * Always without REDIS_URL (the in-process queue has no other consumer); with REDIS_URL only
-   * when set to true, so that API processes just enqueue and `npm run worker` does the work.
+   * Always without REDIS_URL (the in-process queue has no other consumer) and in the embedded
+   * default (no worker can reach its sandbox); otherwise only when set to true, so that API
+   * processes just enqueue and `npm run worker` does the work.
    */
   apiRunsJobs: boolean;
   /**
@@ -391,6 +392,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
       message:
         'false needs REDIS_URL: without Redis the jobs queue lives in this process and nothing else would run it',
     });
+  } else if (p.API_RUNS_JOBS === 'false' && mode === 'embedded') {
+    problems.push({
+      variable: 'API_RUNS_JOBS',
+      message:
+        'false needs the INTUIT_* variables (or QBO_SANDBOX_URL): the embedded sandbox lives in this process, and `npm run worker` cannot reach it',
+    });
   }
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -406,7 +413,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     databaseUrl: p.DATABASE_URL ?? null,
     redisUrl: p.REDIS_URL ?? null,
     redisPrefix: `${p.REDIS_PREFIX ?? 'qbo-sync'}:`,
-    apiRunsJobs: p.API_RUNS_JOBS === 'auto' ? !p.REDIS_URL : p.API_RUNS_JOBS === 'true',
+    // auto: here, unless workers can do it: they need Redis, and a QBO of their own to call
+    // (the embedded sandbox lives in this process; worker.ts refuses to start without one).
+    apiRunsJobs:
+      p.API_RUNS_JOBS === 'auto' ? !p.REDIS_URL || mode === 'embedded' : p.API_RUNS_JOBS === 'true',
     jobsCheckIntervalMs: p.JOBS_CHECK_INTERVAL_MS,
     adminApiToken: adminApiToken!,
     tokenKeyring: tokenKeyring!,
