@@ -18,7 +18,7 @@ import {
   serviceClient,
 } from './cli/service.ts';
 import { adminOrigin, ConfigError, loadConfig, type AppConfig } from './config.ts';
-import { createDatabase, databaseOptionsFromConfig } from './infra/db.ts';
+import { createDatabase, databaseOptionsFromConfig, DataDirInUseError } from './infra/db.ts';
 import { MigrationError, migrate } from './infra/migrate.ts';
 import { reEncryptAllTokens } from './lib/quickbooks/connection/key-rotation.ts';
 import { TokenCipher } from './lib/quickbooks/connection/token-cipher.ts';
@@ -205,7 +205,15 @@ export function buildProgram(): Command {
     .command('migrate')
     .description('apply database migrations (DATABASE_URL, or the embedded PGlite) and exit')
     .action(async () => {
-      const handle = await createDatabase(databaseOptionsFromConfig(config()));
+      const handle = await createDatabase(databaseOptionsFromConfig(config())).catch(
+        (err: unknown) => {
+          if (!(err instanceof DataDirInUseError)) throw err;
+          throw new Exit(
+            EXIT.problem,
+            `${err.message}. A running service applied the migrations when it started.`,
+          );
+        },
+      );
       try {
         const r = await migrate(handle, { log: (line) => out(line) });
         out(
@@ -299,6 +307,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     if (err instanceof ServiceAnswerError) {
       process.stderr.write(`${err.message}\n`);
       return err.status === 401 ? EXIT.usage : EXIT.problem;
+    }
+    if (err instanceof DataDirInUseError) {
+      process.stderr.write(`${err.message}\n`);
+      return EXIT.problem;
     }
     throw err;
   }

@@ -122,6 +122,16 @@ describe('without a service', () => {
     expect(migrated.code).toBe(0);
     expect(migrated.stdout).toMatch(/pglite .*: \d+ applied, 0 already applied/);
 
+    // Another live process holds the directory (as `npm start` does): a sentence, no stack.
+    const lock = path.join(dataDir, 'pglite.lock');
+    fs.writeFileSync(lock, `${process.pid}\n`);
+    const held = await cli(['migrate'], env);
+    fs.rmSync(lock);
+    expect(held.code).toBe(1);
+    expect(held.stderr).toContain(`is in use by process ${process.pid}`);
+    expect(held.stderr).toContain('A running service applied the migrations when it started.');
+    expect(held.stderr).not.toMatch(/\n\s+at /);
+
     const after = await cli(['doctor'], env);
     expect(after.code).toBe(1);
     expect(after.stdout).toMatch(/ok\s+database: .*migrations applied/);

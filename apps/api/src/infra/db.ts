@@ -192,6 +192,19 @@ export function pgliteClusterExists(dir: string): boolean {
  * A lock left by a dead process (or by an earlier run that had our pid, e.g. PID 1 in a
  * restarted container) is taken over.
  */
+/** Another live process holds the PGlite directory (PGlite admits one process). */
+export class DataDirInUseError extends Error {
+  override readonly name = 'DataDirInUseError';
+  constructor(
+    readonly dir: string,
+    readonly holderPid: number,
+  ) {
+    super(
+      `PGlite data directory ${dir} is in use by process ${holderPid}; PGlite allows one process per directory (stop it, or set DATABASE_URL to share a Postgres server)`,
+    );
+  }
+}
+
 function lockDataDir(dir: string): () => void {
   if (openDataDirs.has(dir)) {
     throw new Error(`PGlite data directory ${dir} is already open in this process`);
@@ -207,9 +220,7 @@ function lockDataDir(dir: string): () => void {
         throw lockError(dir, err);
       const holder = Number.parseInt(fs.readFileSync(lockFile, 'utf8'), 10);
       if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) {
-        throw new Error(
-          `PGlite data directory ${dir} is in use by process ${holder}; PGlite allows one process per directory (stop it, or set DATABASE_URL to share a Postgres server)`,
-        );
+        throw new DataDirInUseError(dir, holder);
       }
       fs.rmSync(lockFile, { force: true });
     }
