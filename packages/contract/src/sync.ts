@@ -1,9 +1,9 @@
-// The sync engine: POST /sync/full, POST /sync/incremental (202 + the job's id), GET
-// /sync/status (database only, cheap to poll).
+// The sync engine: POST /sync/full, /sync/incremental and /sync/reconcile (202 + the job's
+// id), GET /sync/status (database only, cheap to poll).
 import { z } from 'zod';
 import { EntityType, Iso, NullableIso, RealmId } from './common.ts';
 
-/** Body of POST /sync/full and /sync/incremental; `{}` syncs every entity of the company. */
+/** Body of POST /sync/full, /sync/incremental and /sync/reconcile; `{}`: every entity. */
 export const SyncRequest = z.strictObject({
   realm_id: RealmId.optional(),
   entity: EntityType.optional(),
