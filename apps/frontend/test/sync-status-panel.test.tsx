@@ -110,7 +110,7 @@ describe('sync status panel', () => {
     });
   });
 
-  it('Reconcile asks first, then posts /sync/reconcile; a running reconciliation is named so', async () => {
+  it('Reconcile asks first, then posts /sync/reconcile; "queued" goes once that run ended; a running one is named so', async () => {
     const calls = stubApi({
       'GET /api/quickbooks/sync/status': syncStatusIdle,
       'POST /api/quickbooks/sync/reconcile': [202, syncAccepted('reconcile')],
@@ -127,6 +127,27 @@ describe('sync status panel', () => {
     const post = calls.find((c) => c.method === 'POST');
     expect(post?.url.pathname).toBe('/api/quickbooks/sync/reconcile');
     expect(post?.body).toEqual({ realm_id: REALM });
+    cleanup();
+
+    // Once the run it started has finished, "queued" gives way to how it ended.
+    const again = stubApi({
+      'GET /api/quickbooks/sync/status': syncStatusIdle,
+      'POST /api/quickbooks/sync/reconcile': [
+        202,
+        { ...syncAccepted('reconcile'), run_id: syncStatusIdle.realms[0]!.last_run!.run_id },
+      ],
+    });
+    renderWithClient(<SyncStatusPanel realm={REALM} />);
+    await screen.findByRole('table');
+    await userEvent.click(screen.getByRole('button', { name: 'Reconcile' }));
+    await userEvent.click(screen.getByRole('button', { name: 'Start reconciliation' }));
+    // Answered, and the status read again after it (the mutation has settled).
+    await waitFor(() =>
+      expect(again.filter((c) => c.url.pathname.endsWith('/sync/status')).length).toBe(2),
+    );
+    expect(again.some((c) => c.method === 'POST')).toBe(true);
+    expect(screen.queryByText('The reconciliation is queued.')).toBeNull();
+    expect(screen.getByTestId('sync-run').textContent).toMatch(/^Last run: /);
     cleanup();
 
     stubApi({

@@ -298,7 +298,8 @@ export function SyncStatusPanel({ realm }: { realm: string }) {
       }
     >
       <div aria-live="polite" className="results">
-        {start.data && (
+        {/* Until the run it names has finished: then the last-run line says how it ended. */}
+        {start.data && r?.last_run?.run_id !== start.data.run_id && (
           <p className="result ok">
             {start.data.deduplicated
               ? 'A sync covering this was already under way; following it.'
