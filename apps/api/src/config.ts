@@ -487,9 +487,12 @@ export function intuitUrls(environment: IntuitEnvironment, sandboxUrl: string | 
  * that is refused.
  */
 export function adminOrigin(config: Pick<AppConfig, 'port' | 'intuit'>): string {
-  return config.intuit
-    ? new URL(config.intuit.redirectUri).origin
-    : `http://localhost:${config.port}`;
+  return config.intuit ? new URL(config.intuit.redirectUri).origin : embeddedOrigin(config.port);
+}
+
+/** The embedded default's own address, which its sandbox app registers for the callback. */
+export function embeddedOrigin(port: number): string {
+  return `http://localhost:${port}`;
 }
 
 /** The config with every secret masked, for the start-up log. */

@@ -14,6 +14,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Sandbox } from 'qbo-sandbox';
 import {
   adminOrigin,
+  embeddedOrigin,
   intuitUrls,
   loadConfigOrExit,
   redactedConfig,
@@ -166,7 +167,7 @@ async function startEmbeddedSandbox(cfg: AppConfig): Promise<{
     snapshotFile: path.join(cfg.dataDir, SANDBOX_SNAPSHOT_FILE),
     config: { controlToken: cfg.sandboxControlToken! },
   });
-  const base = `http://localhost:${cfg.port}/api/quickbooks`;
+  const base = `${embeddedOrigin(cfg.port)}/api/quickbooks`;
   const appName = 'qbo-sync (local)';
   const urls = { redirectUris: [`${base}/callback`], webhookUrl: `${base}/webhook` };
   const known = sb.findApp(appName);

@@ -12,6 +12,11 @@ export type SyncRequest = z.infer<typeof SyncRequest>;
 
 export const SyncKind = z.enum(['full', 'incremental', 'reconcile']);
 export type SyncKind = z.infer<typeof SyncKind>;
+
+/** What a run of this kind is called: "full sync", "incremental sync", "reconciliation". */
+export function syncRunName(kind: SyncKind): string {
+  return kind === 'reconcile' ? 'reconciliation' : `${kind} sync`;
+}
 export const SyncRunStatus = z.enum(['queued', 'running', 'success', 'error']);
 
 export const SyncAccepted = z.object({

@@ -2,11 +2,12 @@
 // then follows it on GET /sync/status (the database's record, cheap to poll) with a progress
 // bar per entity.
 import cliProgress from 'cli-progress';
-import type {
-  EntitySyncStatus,
-  SyncAccepted,
-  SyncRun,
-  SyncStatusResponse,
+import {
+  syncRunName,
+  type EntitySyncStatus,
+  type SyncAccepted,
+  type SyncRun,
+  type SyncStatusResponse,
 } from '@qbo-sync/contract';
 import type { ServiceClient } from './service.ts';
 
@@ -40,7 +41,7 @@ export async function runSync(service: ServiceClient, o: SyncOptions): Promise<S
     `/api/quickbooks/sync/${o.reconcile ? 'reconcile' : o.full ? 'full' : 'incremental'}`,
     body,
   );
-  const name = accepted.kind === 'reconcile' ? 'reconciliation' : `${accepted.kind} sync`;
+  const name = syncRunName(accepted.kind);
   o.out(
     `${name} of ${accepted.entities.join(', ')} for realm ${accepted.realm_id}: job ${accepted.job_id}${accepted.deduplicated ? ' (already running: following it)' : ''}`,
   );

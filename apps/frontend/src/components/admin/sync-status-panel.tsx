@@ -4,13 +4,13 @@
 // reconciliation, now) and "Full sync all" for the company (full syncs and reconciliations
 // ask first: they read everything again). Data: GET /sync/status; actions:
 // POST /sync/incremental, POST /sync/reconcile, POST /sync/full.
-import type {
-  EntitySyncStatus,
-  EntityType,
-  RealmSyncStatus,
-  SyncAccepted,
-  SyncKind,
-  SyncRun,
+import {
+  syncRunName,
+  type EntitySyncStatus,
+  type EntityType,
+  type RealmSyncStatus,
+  type SyncAccepted,
+  type SyncRun,
 } from '@qbo-sync/contract';
 import { useStartSync, useSyncStatus } from '../../hooks/useQuickBooks.ts';
 import { count, dateTime, relative, shortDateTime } from '../../lib/format.ts';
@@ -26,11 +26,6 @@ import {
 } from '../ui/panel.tsx';
 
 const METERED = "It counts against the API quota and the month's metered reads.";
-
-/** What a run of this kind is called: "full sync", "incremental sync", "reconciliation". */
-function runName(kind: SyncKind): string {
-  return kind === 'reconcile' ? 'reconciliation' : `${kind} sync`;
-}
 
 function When({ iso }: { iso: string | null }) {
   if (!iso) return <>never</>;
@@ -98,7 +93,7 @@ function EntityStatus({ e, queued }: { e: EntitySyncStatus; queued: boolean }) {
 function RunLine({ label, run }: { label: string; run: SyncRun }) {
   return (
     <p className={`result ${run.status === 'error' ? 'bad' : 'ok'}`} data-testid="sync-run">
-      {label}: {runName(run.kind)} of {run.entities.join(', ')} — {run.status}, started{' '}
+      {label}: {syncRunName(run.kind)} of {run.entities.join(', ')} — {run.status}, started{' '}
       {dateTime(run.started_at)}
       {run.finished_at && `, finished ${dateTime(run.finished_at)}`}
       {run.error && (
@@ -203,8 +198,8 @@ const COLUMNS = 10;
 
 function queuedWhat(a: SyncAccepted): string {
   return a.entities.length === 1
-    ? `The ${runName(a.kind)} of ${a.entities[0]} is queued.`
-    : `The ${runName(a.kind)} is queued.`;
+    ? `The ${syncRunName(a.kind)} of ${a.entities[0]} is queued.`
+    : `The ${syncRunName(a.kind)} is queued.`;
 }
 
 function EntityTable(props: {
@@ -267,7 +262,9 @@ export function SyncStatusPanel({ realm }: { realm: string }) {
     <Panel
       title="Sync"
       testId="sync-status"
-      summary={running ? <Badge tone="neutral">{runName(running.kind)} running</Badge> : undefined}
+      summary={
+        running ? <Badge tone="neutral">{syncRunName(running.kind)} running</Badge> : undefined
+      }
       actions={
         <>
           <button
